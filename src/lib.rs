@@ -1,0 +1,6 @@
+//! lofi: temporal action localization with low-fidelity end-to-end encoder training.
+//! See docs/architecture.md for the layer map; a layer uses only the layers below it.
+
+pub mod error;
+
+pub use error::{Error, Result};

@@ -2,5 +2,7 @@
 //! See docs/architecture.md for the layer map; a layer uses only the layers below it.
 
 pub mod error;
+pub mod fidelity;
+pub mod nn;
 
 pub use error::{Error, Result};

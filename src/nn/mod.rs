@@ -1,0 +1,5 @@
+//! Models: parameters, modules, the TSM-ResNet encoder, later the G-TAD head.
+
+pub mod normalization;
+
+pub use normalization::Normalization;

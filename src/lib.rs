@@ -1,8 +1,14 @@
 //! lofi: temporal action localization with low-fidelity end-to-end encoder training.
 //! See docs/architecture.md for the layer map; a layer uses only the layers below it.
 
+pub mod autograd;
+pub mod backend;
 pub mod error;
 pub mod fidelity;
+pub mod memory;
 pub mod nn;
+pub mod ops;
+pub mod tensor;
 
 pub use error::{Error, Result};
+pub use tensor::{DType, Device, DeviceKind, Shape, Tensor};

@@ -1,0 +1,220 @@
+//! CPU batch norm over (N, H, W) per channel; x viewed [n, c, hw]. Statistics and gradient sums
+//! accumulate in f64, one channel per task, in a fixed order.
+
+use rayon::prelude::*;
+
+use crate::tensor::{Float, Tensor};
+use crate::Result;
+
+/// Calls `f(channel, values of that channel in (n, hw) order)` — collects the strided planes.
+fn channel_sum<T: Float>(x: &[T], n: usize, c: usize, hw: usize, ch: usize, f: impl Fn(usize, T) -> f64) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..n {
+        let base = (i * c + ch) * hw;
+        for (k, &v) in x[base..base + hw].iter().enumerate() {
+            acc += f(base + k, v);
+        }
+    }
+    acc
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn bn_fwd_train<T: Float>(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    y: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    n: usize,
+    c: usize,
+    hw: usize,
+    eps: f64,
+) -> Result<()> {
+    let xv = x.cpu::<T>()?;
+    let m = (n * hw) as f64;
+    let stats: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let mu = channel_sum(&xv, n, c, hw, ch, |_, v| v.as_f64()) / m;
+            let var = channel_sum(&xv, n, c, hw, ch, |_, v| (v.as_f64() - mu).powi(2)) / m;
+            (mu, var)
+        })
+        .collect();
+    {
+        let mut mv = mean.cpu_mut::<T>()?;
+        let mut vv = var.cpu_mut::<T>()?;
+        for (ch, &(mu, s2)) in stats.iter().enumerate() {
+            mv[ch] = T::of(mu);
+            vv[ch] = T::of(s2);
+        }
+    }
+    apply(&xv, gamma, beta, y, &stats, n, c, hw, eps)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply<T: Float>(
+    xv: &[T],
+    gamma: &Tensor,
+    beta: &Tensor,
+    y: &Tensor,
+    stats: &[(f64, f64)],
+    _n: usize,
+    c: usize,
+    hw: usize,
+    eps: f64,
+) -> Result<()> {
+    let gv = gamma.cpu::<T>()?;
+    let bv = beta.cpu::<T>()?;
+    let mut yv = y.cpu_mut::<T>()?;
+    yv.par_chunks_mut(hw.max(1)).zip(xv.par_chunks(hw.max(1))).enumerate().for_each(|(row, (yr, xr))| {
+        let ch = row % c;
+        let (mu, s2) = stats[ch];
+        let k = gv[ch].as_f64() / (s2 + eps).sqrt();
+        let b = bv[ch].as_f64();
+        yr.iter_mut().zip(xr).for_each(|(y, &x)| *y = T::of((x.as_f64() - mu) * k + b));
+    });
+    Ok(())
+}
+
+fn read_stats<T: Float>(mean: &Tensor, var: &Tensor) -> Result<Vec<(f64, f64)>> {
+    let mv = mean.cpu::<T>()?;
+    let vv = var.cpu::<T>()?;
+    Ok(mv.iter().zip(vv.iter()).map(|(m, v)| (m.as_f64(), v.as_f64())).collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn bn_fwd_stats<T: Float>(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    y: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    n: usize,
+    c: usize,
+    hw: usize,
+    eps: f64,
+) -> Result<()> {
+    let stats = read_stats::<T>(mean, var)?;
+    let xv = x.cpu::<T>()?;
+    apply(&xv, gamma, beta, y, &stats, n, c, hw, eps)
+}
+
+/// Shared by both backward kernels: per channel Σdy and Σdy·x̂, then dx from `dx_of`.
+#[allow(clippy::too_many_arguments)]
+fn bn_bwd<T: Float>(
+    x: &Tensor,
+    dy: &Tensor,
+    gamma: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    dx: &Tensor,
+    dgamma: &Tensor,
+    dbeta: &Tensor,
+    n: usize,
+    c: usize,
+    hw: usize,
+    eps: f64,
+    batch_stats: bool,
+) -> Result<()> {
+    let stats = read_stats::<T>(mean, var)?;
+    let xv = x.cpu::<T>()?;
+    let dyv = dy.cpu::<T>()?;
+    let gv = gamma.cpu::<T>()?;
+    let sums: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let (mu, s2) = stats[ch];
+            let inv = 1.0 / (s2 + eps).sqrt();
+            let sdy = channel_sum(&dyv, n, c, hw, ch, |_, g| g.as_f64());
+            let sdyx = channel_sum(&dyv, n, c, hw, ch, |i, g| g.as_f64() * (xv[i].as_f64() - mu) * inv);
+            (sdy, sdyx)
+        })
+        .collect();
+    {
+        let mut dg = dgamma.cpu_mut::<T>()?;
+        let mut db = dbeta.cpu_mut::<T>()?;
+        for (ch, &(sdy, sdyx)) in sums.iter().enumerate() {
+            dg[ch] = T::of(sdyx);
+            db[ch] = T::of(sdy);
+        }
+    }
+    let m = (n * hw) as f64;
+    let mut dxv = dx.cpu_mut::<T>()?;
+    dxv.par_chunks_mut(hw.max(1)).enumerate().for_each(|(row, dxr)| {
+        let ch = row % c;
+        let (mu, s2) = stats[ch];
+        let inv = 1.0 / (s2 + eps).sqrt();
+        let k = gv[ch].as_f64() * inv;
+        let (sdy, sdyx) = sums[ch];
+        let base = row * hw;
+        for (i, d) in dxr.iter_mut().enumerate() {
+            let g = dyv[base + i].as_f64();
+            *d = if batch_stats {
+                let xhat = (xv[base + i].as_f64() - mu) * inv;
+                T::of(k * (g - sdy / m - xhat * sdyx / m))
+            } else {
+                T::of(k * g)
+            };
+        }
+    });
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn bn_bwd_train<T: Float>(
+    x: &Tensor,
+    dy: &Tensor,
+    gamma: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    dx: &Tensor,
+    dgamma: &Tensor,
+    dbeta: &Tensor,
+    n: usize,
+    c: usize,
+    hw: usize,
+    eps: f64,
+) -> Result<()> {
+    bn_bwd::<T>(x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn bn_bwd_stats<T: Float>(
+    x: &Tensor,
+    dy: &Tensor,
+    gamma: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    dx: &Tensor,
+    dgamma: &Tensor,
+    dbeta: &Tensor,
+    n: usize,
+    c: usize,
+    hw: usize,
+    eps: f64,
+) -> Result<()> {
+    bn_bwd::<T>(x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps, false)
+}
+
+/// PyTorch: running ← (1 − momentum)·running + momentum·batch, with the unbiased batch variance.
+pub fn bn_update_running<T: Float>(
+    mean: &Tensor,
+    var: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    count: usize,
+    momentum: f64,
+) -> Result<()> {
+    let mv = mean.cpu::<T>()?;
+    let vv = var.cpu::<T>()?;
+    let mut rm = running_mean.cpu_mut::<T>()?;
+    let mut rv = running_var.cpu_mut::<T>()?;
+    let unbias = if count > 1 { count as f64 / (count as f64 - 1.0) } else { 1.0 };
+    for ch in 0..mv.len() {
+        rm[ch] = T::of((1.0 - momentum) * rm[ch].as_f64() + momentum * mv[ch].as_f64());
+        rv[ch] = T::of((1.0 - momentum) * rv[ch].as_f64() + momentum * vv[ch].as_f64() * unbias);
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Memory accounting: the per-device pool with a hard budget. See `pool.rs`.
+
+pub mod pool;
+
+pub use pool::{accounted_bytes, Pool, PoolStats, Reservation, ALIGN};

@@ -8,7 +8,9 @@ pub mod fidelity;
 pub mod memory;
 pub mod nn;
 pub mod ops;
+pub mod rng;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use tensor::{DType, Device, DeviceKind, Shape, Tensor};

@@ -1,6 +1,7 @@
 //! Reverse-mode automatic differentiation: the tape, values (`Var`), recompute segments and the
 //! f64 gradient checker used by the op tests.
 
+pub mod gradcheck;
 mod recompute;
 mod tape;
 mod var;

@@ -14,6 +14,7 @@ mod geometry;
 
 pub use geometry::{ConvGeom, PoolGeom, ShiftGeom};
 
+use crate::nn::Normalization;
 use crate::tensor::{Device, DeviceKind, Tensor};
 use crate::{Error, Result};
 
@@ -96,6 +97,8 @@ pub trait Backend: Sync {
         broadcast_axis(x: &Tensor, y: &Tensor, outer: usize, axis: usize, inner: usize, alpha: f64);
         // y[o, c, i] = x[o, c, i] + b[c] (bias over channels)
         add_channel(x: &Tensor, b: &Tensor, y: &Tensor, outer: usize, channels: usize, inner: usize);
+        // u8 frames [n, h, w, 3] → normalised float [n, 3, h, w]: (x/255 − mean[c]) / std[c]
+        normalize_frames(x: &Tensor, y: &Tensor, norm: &Normalization);
         // ---- matrix products ------------------------------------------------------------------------
         // y[b] = op(a[b]) · op(w[b]) for `batch` matrices; op transposes when the flag is set;
         // a is [m, k] after op, w is [k, n] after op; `beta` 0 overwrites y, 1 accumulates.

@@ -1,5 +1,13 @@
-//! Models: parameters, modules, the TSM-ResNet encoder, later the G-TAD head.
+//! Models: parameters, the module builder, basic layers and the TSM-ResNet encoder.
 
+pub mod builder;
+pub mod layers;
 pub mod normalization;
+pub mod param;
+pub mod resnet_tsm;
 
+pub use builder::{Builder, Init};
+pub use layers::{BatchNorm2d, Conv1d, Conv2d, Linear, Module};
 pub use normalization::Normalization;
+pub use param::{Param, ParamKind};
+pub use resnet_tsm::{BlockKind, ResNetTsm, ResNetTsmConfig, ResidualBlock, Stem};

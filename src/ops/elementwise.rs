@@ -120,3 +120,17 @@ pub fn add_channel(x: &Var, b: &Var) -> Result<Var> {
         Ok(vec![Some(g.clone()), Some(db)])
     }))
 }
+
+/// u8 frames [n, h, w, 3] → normalised [n, 3, h, w] of `dtype` (not differentiable: frames are data).
+pub fn normalize_frames(x: &Tensor, norm: &crate::nn::Normalization, dtype: crate::tensor::DType) -> Result<Tensor> {
+    let [n, h, w, c] = x.shape().dims_n::<4>("normalize_frames")?;
+    if x.dtype() != crate::tensor::DType::U8 || c != 3 {
+        return Err(Error::invalid(
+            "normalize_frames",
+            format!("expected u8 [n, h, w, 3], got {} {}", x.dtype(), x.shape()),
+        ));
+    }
+    let y = empty_like(x, [n, 3, h, w], dtype)?;
+    launch(x.device(), |be| be.normalize_frames(x, &y, norm))?;
+    Ok(y)
+}

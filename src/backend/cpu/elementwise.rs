@@ -137,3 +137,23 @@ pub fn add_channel<T: Float>(
     });
     Ok(())
 }
+
+pub fn normalize_frames<T: Float>(x: &Tensor, y: &Tensor, norm: &crate::nn::Normalization) -> Result<()> {
+    let [_n, h, w, c] = x.shape().dims_n::<4>("normalize_frames")?;
+    if c != 3 {
+        return Err(Error::shape("normalize_frames", format!("frames {} are not RGB", x.shape())));
+    }
+    let xv = x.cpu::<u8>()?;
+    let mut yv = y.cpu_mut::<T>()?;
+    let hw = h * w;
+    // One task per (frame, channel) plane; the 256-entry table makes the conversion exact and cheap.
+    yv.par_chunks_mut(hw.max(1)).enumerate().for_each(|(plane, out)| {
+        let (f, ch) = (plane / 3, plane % 3);
+        let table: Vec<T> = (0..=255u8).map(|v| T::of(norm.apply(v, ch) as f64)).collect();
+        let src = &xv[f * hw * 3..(f + 1) * hw * 3];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = table[src[i * 3 + ch] as usize];
+        }
+    });
+    Ok(())
+}

@@ -17,6 +17,7 @@ mod shift;
 pub use matmul::{gemm_strided, Mat};
 
 use crate::backend::{AdamStep, Backend, Binary, ConvGeom, PoolGeom, SgdStep, ShiftGeom, Unary};
+use crate::nn::Normalization;
 use crate::tensor::{float_dtype, DType, Tensor};
 use crate::Result;
 
@@ -51,6 +52,9 @@ impl Backend for CpuBackend {
     }
     fn cast(&self, x: &Tensor, y: &Tensor) -> Result<()> {
         elementwise::cast(x, y)
+    }
+    fn normalize_frames(&self, x: &Tensor, y: &Tensor, norm: &Normalization) -> Result<()> {
+        float!("normalize_frames", y, elementwise::normalize_frames, (x, y, norm))
     }
     fn permute(&self, x: &Tensor, perm: &[usize], y: &Tensor) -> Result<()> {
         layout::permute(x, perm, y)

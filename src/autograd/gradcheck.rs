@@ -21,7 +21,7 @@ impl GradError {
 
 /// Deterministic upstream weights in [−1, 1] (no RNG dependency; any fixed values would do).
 fn upstream(n: usize) -> Vec<f64> {
-    (0..n).map(|i| (i as f64 * 0.7548776662466927 + 0.318).fract() * 2.0 - 1.0).collect()
+    (0..n).map(|i| (i as f64 * 0.7548776662466927 + 0.25).fract() * 2.0 - 1.0).collect()
 }
 
 fn weighted_sum(y: &Tensor, u: &[f64]) -> Result<f64> {

@@ -3,6 +3,7 @@
 //! PyTorch semantics (golden `sgd_step`, `adam_step`). Updates run in place on the parameter's
 //! device through the backend; state tensors are allocated through the pool.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::autograd::{Gradients, VarId};
@@ -42,14 +43,14 @@ impl Sgd {
             let Some(g) = grad_for(p, grads)? else { continue };
             let value = p.value();
             let buf = if self.momentum != 0.0 {
-                if !self.buffers.contains_key(&p.id()) {
-                    let zeros = Tensor::zeros(value.shape().clone(), value.dtype(), value.device())?;
-                    self.buffers.insert(p.id(), zeros);
-                }
-                self.buffers.get(&p.id())
+                Some(match self.buffers.entry(p.id()) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(Tensor::zeros(value.shape().clone(), value.dtype(), value.device())?),
+                })
             } else {
                 None
             };
+            let buf = buf.map(|b| &*b);
             launch(value.device(), |be| be.sgd_step(&value, g, buf, &o))?;
         }
         Ok(())
@@ -85,14 +86,14 @@ impl Adam {
         for p in params.iter().filter(|p| p.is_trainable()) {
             let Some(g) = grad_for(p, grads)? else { continue };
             let value = p.value();
-            if !self.state.contains_key(&p.id()) {
-                let m = Tensor::zeros(value.shape().clone(), value.dtype(), value.device())?;
-                let v = Tensor::zeros(value.shape().clone(), value.dtype(), value.device())?;
-                self.state.insert(p.id(), (m, v));
-            }
-            if let Some((m, v)) = self.state.get(&p.id()) {
-                launch(value.device(), |be| be.adam_step(&value, g, m, v, &o))?;
-            }
+            let (m, v) = match self.state.entry(p.id()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let zeros = || Tensor::zeros(value.shape().clone(), value.dtype(), value.device());
+                    e.insert((zeros()?, zeros()?))
+                }
+            };
+            launch(value.device(), |be| be.adam_step(&value, g, m, v, &o))?;
         }
         Ok(())
     }

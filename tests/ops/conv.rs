@@ -1,0 +1,60 @@
+use super::check_all;
+use crate::common::rand_f64;
+use lofi::ops::conv::{self, Conv2dOpts};
+use lofi::rng::Rng;
+
+fn conv_case(seed: u64, x: [usize; 4], w: [usize; 4], o: Conv2dOpts, bias: bool) {
+    let mut r = Rng::seeded(seed);
+    let xt = rand_f64(&mut r, &x, -1.0, 1.0);
+    let wt = rand_f64(&mut r, &w, -1.0, 1.0);
+    if bias {
+        let b = rand_f64(&mut r, &[w[0]], -1.0, 1.0);
+        check_all(&[xt, wt, b], |v| conv::conv2d(&v[0], &v[1], Some(&v[2]), o));
+    } else {
+        check_all(&[xt, wt], |v| conv::conv2d(&v[0], &v[1], None, o));
+    }
+}
+
+#[test]
+fn gradcheck_conv2d_3x3_stride1_pad1() {
+    conv_case(20, [2, 3, 5, 7], [4, 3, 3, 3], Conv2dOpts::new(1, 1, 1), false);
+}
+
+#[test]
+fn gradcheck_conv2d_stride2_pad_bias() {
+    conv_case(21, [2, 3, 7, 5], [5, 3, 3, 3], Conv2dOpts::new(2, 1, 1), true);
+}
+
+#[test]
+fn gradcheck_conv2d_groups() {
+    conv_case(22, [1, 6, 5, 5], [9, 2, 3, 3], Conv2dOpts::new(1, 1, 3), true);
+}
+
+#[test]
+fn gradcheck_conv2d_7x7_stride2_pad3() {
+    conv_case(23, [1, 2, 9, 11], [3, 2, 7, 7], Conv2dOpts::new(2, 3, 1), false);
+}
+
+#[test]
+fn gradcheck_conv2d_1x1_stride2_and_rectangular() {
+    conv_case(24, [3, 4, 5, 5], [2, 4, 1, 1], Conv2dOpts::new(2, 0, 1), false);
+    conv_case(25, [1, 2, 4, 6], [3, 2, 3, 3], Conv2dOpts { stride: (1, 2), pad: (0, 1), groups: 1 }, true);
+}
+
+#[test]
+fn gradcheck_conv1d_groups_bias() {
+    let mut r = Rng::seeded(26);
+    let x = rand_f64(&mut r, &[2, 8, 9], -1.0, 1.0);
+    let w = rand_f64(&mut r, &[12, 2, 3], -1.0, 1.0);
+    let b = rand_f64(&mut r, &[12], -1.0, 1.0);
+    check_all(&[x, w, b], |v| conv::conv1d(&v[0], &v[1], Some(&v[2]), 1, 1, 4));
+}
+
+#[test]
+fn conv2d_rejects_bad_groups_and_shapes() {
+    let mut r = Rng::seeded(27);
+    let x = rand_f64(&mut r, &[1, 6, 5, 5], -1.0, 1.0);
+    let w = rand_f64(&mut r, &[4, 3, 3, 3], -1.0, 1.0);
+    assert!(conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 1, 4)).is_err(), "groups must divide channels");
+    assert!(conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 1, 1)).is_err(), "weight channels must match input");
+}

@@ -1,0 +1,30 @@
+//! CPU results must not depend on the number of threads (bit-for-bit).
+use crate::common::rand_f64;
+use lofi::autograd::Var;
+use lofi::ops::{conv, norm, shape};
+use lofi::rng::Rng;
+use lofi::{DType, Tensor};
+
+fn conv_bn_step() -> Vec<Vec<f64>> {
+    let mut r = Rng::seeded(80);
+    let x = Var::leaf(shape::cast_fwd(&rand_f64(&mut r, &[6, 5, 17, 13], -1.0, 1.0), DType::F32).unwrap());
+    let w = Var::leaf(shape::cast_fwd(&rand_f64(&mut r, &[7, 5, 3, 3], -1.0, 1.0), DType::F32).unwrap());
+    let g = Var::leaf(Tensor::full(1.0f32, [7], x.tensor().device()).unwrap());
+    let b = Var::leaf(Tensor::full(0.1f32, [7], x.tensor().device()).unwrap());
+    let (rm, rv) = (Tensor::full(0.0f32, [7], x.tensor().device()).unwrap(), Tensor::full(1.0f32, [7], x.tensor().device()).unwrap());
+    let y = conv::conv2d(&x, &w, None, conv::Conv2dOpts::new(2, 1, 1)).unwrap();
+    let y = norm::batch_norm(&y, &g, &b, &norm::RunningStats { mean: &rm, var: &rv }, norm::BnMode::Train, Default::default()).unwrap();
+    let up = Tensor::full(0.5f32, y.tensor().shape().clone(), y.tensor().device()).unwrap();
+    let grads = y.backward_with(up).unwrap();
+    [y.tensor(), grads.get(x.id().unwrap()).unwrap(), grads.get(w.id().unwrap()).unwrap(), &rv]
+        .iter()
+        .map(|t| t.to_f64_vec().unwrap())
+        .collect()
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(conv_bn_step);
+    let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(conv_bn_step);
+    assert_eq!(one, three);
+}

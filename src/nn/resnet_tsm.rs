@@ -286,21 +286,27 @@ impl ResNetTsm {
         shape::mean_axis(&shape::reshape(&f, [nt / t, t, c])?, 1)
     }
 
-    /// `forward` in recompute segments of `chunk` snippets: activations of one chunk at a time are
-    /// alive, each chunk is recomputed in backward. Exact, since shifts stay inside a snippet.
-    pub fn forward_chunked(&self, x: &Var, chunk: usize) -> Result<Var> {
+    /// `forward` over chunks of `chunk` snippets. With `recompute`, each chunk is a recompute
+    /// segment: only one chunk's activations are alive at a time, and each chunk runs again in
+    /// backward. Exact, since shifts stay inside a snippet — but BN in train mode then normalises
+    /// with per-chunk statistics, as OpenTAD's snippet-chunk checkpointing does.
+    pub fn forward_chunked(&self, x: &Var, chunk: usize, recompute_chunks: bool) -> Result<Var> {
         let t = self.cfg.frames;
         let frames = x.dims().first().copied().unwrap_or(0);
         let snippets = frames / t.max(1);
-        if chunk == 0 || chunk >= snippets {
-            return self.forward(x);
+        if chunk == 0 {
+            return Err(Error::Config { flag: "chunk".into(), msg: "snippets per chunk must be positive".into() });
         }
         let mut parts = Vec::new();
         for start in (0..snippets).step_by(chunk) {
             let len = chunk.min(snippets - start);
             let piece = shape::slice(x, 0, start * t, len * t)?;
-            let me = self.clone();
-            parts.push(recompute(&[piece], move |xs| me.forward(&xs[0]))?);
+            parts.push(if recompute_chunks {
+                let me = self.clone();
+                recompute(&[piece], move |xs| me.forward(&xs[0]))?
+            } else {
+                self.forward(&piece)?
+            });
         }
         let refs: Vec<&Var> = parts.iter().collect();
         shape::concat(&refs, 0)

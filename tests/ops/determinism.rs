@@ -11,9 +11,20 @@ fn conv_bn_step() -> Vec<Vec<f64>> {
     let w = Var::leaf(shape::cast_fwd(&rand_f64(&mut r, &[7, 5, 3, 3], -1.0, 1.0), DType::F32).unwrap());
     let g = Var::leaf(Tensor::full(1.0f32, [7], x.tensor().device()).unwrap());
     let b = Var::leaf(Tensor::full(0.1f32, [7], x.tensor().device()).unwrap());
-    let (rm, rv) = (Tensor::full(0.0f32, [7], x.tensor().device()).unwrap(), Tensor::full(1.0f32, [7], x.tensor().device()).unwrap());
+    let (rm, rv) = (
+        Tensor::full(0.0f32, [7], x.tensor().device()).unwrap(),
+        Tensor::full(1.0f32, [7], x.tensor().device()).unwrap(),
+    );
     let y = conv::conv2d(&x, &w, None, conv::Conv2dOpts::new(2, 1, 1)).unwrap();
-    let y = norm::batch_norm(&y, &g, &b, &norm::RunningStats { mean: &rm, var: &rv }, norm::BnMode::Train, Default::default()).unwrap();
+    let y = norm::batch_norm(
+        &y,
+        &g,
+        &b,
+        &norm::RunningStats { mean: &rm, var: &rv },
+        norm::BnMode::Train,
+        Default::default(),
+    )
+    .unwrap();
     let up = Tensor::full(0.5f32, y.tensor().shape().clone(), y.tensor().device()).unwrap();
     let grads = y.backward_with(up).unwrap();
     [y.tensor(), grads.get(x.id().unwrap()).unwrap(), grads.get(w.id().unwrap()).unwrap(), &rv]

@@ -8,12 +8,19 @@ use lofi::{DType, Device, Tensor};
 
 fn stats() -> (Tensor, Tensor) {
     let dev = Device::cpu();
-    (Tensor::from_vec(vec![0.1f64, -0.2, 0.3], [3], &dev).unwrap(), Tensor::from_vec(vec![0.5f64, 1.5, 0.9], [3], &dev).unwrap())
+    (
+        Tensor::from_vec(vec![0.1f64, -0.2, 0.3], [3], &dev).unwrap(),
+        Tensor::from_vec(vec![0.5f64, 1.5, 0.9], [3], &dev).unwrap(),
+    )
 }
 
 fn inputs(seed: u64) -> Vec<Tensor> {
     let mut r = Rng::seeded(seed);
-    vec![rand_f64(&mut r, &[4, 3, 3, 5], -1.0, 1.0), rand_f64(&mut r, &[3], 0.5, 1.5), rand_f64(&mut r, &[3], -0.5, 0.5)]
+    vec![
+        rand_f64(&mut r, &[4, 3, 3, 5], -1.0, 1.0),
+        rand_f64(&mut r, &[3], 0.5, 1.5),
+        rand_f64(&mut r, &[3], -0.5, 0.5),
+    ]
 }
 
 #[test]
@@ -35,11 +42,15 @@ fn gradcheck_batchnorm_eval() {
 #[test]
 fn batchnorm_train_updates_running_stats_with_unbiased_variance() {
     let x = Tensor::from_vec(vec![1.0f64, 3.0, 5.0, 7.0], [2, 1, 2, 1], &Device::cpu()).unwrap();
-    let (g, b) = (Tensor::from_vec(vec![1.0f64], [1], &Device::cpu()).unwrap(), Tensor::from_vec(vec![0.0f64], [1], &Device::cpu()).unwrap());
+    let (g, b) = (
+        Tensor::from_vec(vec![1.0f64], [1], &Device::cpu()).unwrap(),
+        Tensor::from_vec(vec![0.0f64], [1], &Device::cpu()).unwrap(),
+    );
     let rm = Tensor::from_vec(vec![0.0f64], [1], &Device::cpu()).unwrap();
     let rv = Tensor::from_vec(vec![1.0f64], [1], &Device::cpu()).unwrap();
     let running = RunningStats { mean: &rm, var: &rv };
-    batch_norm(&Var::constant(x), &Var::constant(g), &Var::constant(b), &running, BnMode::Train, BnOpts::default()).unwrap();
+    batch_norm(&Var::constant(x), &Var::constant(g), &Var::constant(b), &running, BnMode::Train, BnOpts::default())
+        .unwrap();
     // mean 4, unbiased var (9+1+1+9)/3 = 20/3; momentum 0.1
     assert!((rm.to_f64_vec().unwrap()[0] - 0.4).abs() < 1e-12);
     assert!((rv.to_f64_vec().unwrap()[0] - (0.9 + 0.1 * 20.0 / 3.0)).abs() < 1e-12);

@@ -11,6 +11,10 @@ pub struct Fidelity {
 
 impl Fidelity {
     pub const fn new(snippets: usize, height: usize, width: usize) -> Self {
-        Fidelity { snippets, height, width }
+        Fidelity {
+            snippets,
+            height,
+            width,
+        }
     }
 }

@@ -192,7 +192,12 @@ impl Annotations {
 
     /// The video with this exact id.
     pub fn video(&self, id: &str) -> Option<&Video> {
-        self.video_ids.get(id).and_then(|&i| self.videos.get(i))
+        self.video_index(id).and_then(|i| self.videos.get(i))
+    }
+
+    /// The position in [`Annotations::videos`] of the video with this exact id.
+    pub fn video_index(&self, id: &str) -> Option<usize> {
+        self.video_ids.get(id).copied()
     }
 
     /// The videos of one subset (`training`, `validation`, `testing`), in file order.

@@ -14,9 +14,15 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 type Results = Vec<(String, Vec<Detection>)>;
+/// A ground-truth segment `(start, end, label)`.
+type Seg<'a> = (f64, f64, &'a str);
+/// A ground-truth video `(id, subset, segments)`.
+type VideoSpec<'a> = (&'a str, &'a str, &'a [Seg<'a>]);
+/// Random videos: id and segments.
+type Videos = Vec<(String, Vec<Seg<'static>>)>;
 
 /// Ground truth from `(video, subset, [(start, end, label)])`, every video 100 s long.
-fn ground_truth(videos: &[(&str, &str, &[(f64, f64, &str)])]) -> Annotations {
+fn ground_truth(videos: &[VideoSpec]) -> Annotations {
     let mut database = serde_json::Map::new();
     for (id, subset, segs) in videos {
         let annotations: Vec<_> = segs
@@ -294,13 +300,11 @@ fn a_subset_without_ground_truth_is_an_error() {
 const LABELS: [&str; 4] = ["A", "B", "C", "D"];
 
 /// Random ground truth: 12 validation videos and 3 training ones, 0–4 segments each.
-fn random_ground_truth(
-    rng: &mut ChaCha8Rng,
-) -> (Annotations, Vec<(String, Vec<(f64, f64, &'static str)>)>) {
+fn random_ground_truth(rng: &mut ChaCha8Rng) -> (Annotations, Videos) {
     let mut videos = Vec::new();
     for v in 0..15 {
         let n = rng.random_range(0..5);
-        let segs: Vec<(f64, f64, &str)> = (0..n)
+        let segs: Vec<Seg> = (0..n)
             .map(|_| {
                 let s = rng.random_range(0.0..80.0);
                 (
@@ -312,7 +316,7 @@ fn random_ground_truth(
             .collect();
         videos.push((format!("vid{v}"), segs));
     }
-    let refs: Vec<(&str, &str, &[(f64, f64, &str)])> = videos
+    let refs: Vec<VideoSpec> = videos
         .iter()
         .enumerate()
         .map(|(i, (id, segs))| {
@@ -327,10 +331,7 @@ fn random_ground_truth(
 }
 
 /// Noisy predictions around the ground truth plus random ones, with distinct scores.
-fn random_results(
-    rng: &mut ChaCha8Rng,
-    videos: &[(String, Vec<(f64, f64, &'static str)>)],
-) -> Results {
+fn random_results(rng: &mut ChaCha8Rng, videos: &Videos) -> Results {
     let mut results = Vec::new();
     for (id, segs) in videos {
         let mut dets = Vec::new();

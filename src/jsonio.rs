@@ -2,7 +2,7 @@
 //! failure names the file and the JSON path (`database.<id>.annotations[3].segment`).
 //!
 //! Relies on `serde_json` for the syntax and on `serde_path_to_error` for the path of a failing value.
-//! It also holds [`Ordered`], a JSON object kept in file order: `serde_json::Map` sorts its keys, but
+//! It also holds [`Ordered`] (read) and [`InOrder`] (write), a JSON object kept in file order: `serde_json::Map` sorts its keys, but
 //! the order of a result file decides how equal scores are ranked, so lofi keeps it.
 //! It does not validate meaning (segment order, known labels): the format modules do that.
 
@@ -12,7 +12,8 @@ use std::marker::PhantomData;
 use std::path::Path;
 
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Error, Result};
 
@@ -80,5 +81,18 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for OrderedVisitor<V> {
             entries.push((key, value));
         }
         Ok(Ordered(entries))
+    }
+}
+
+/// Writes `(key, value)` pairs as a JSON object in the given order.
+pub struct InOrder<'a, V>(pub &'a [(String, V)]);
+
+impl<V: Serialize> Serialize for InOrder<'_, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }

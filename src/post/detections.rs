@@ -9,10 +9,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use serde::ser::{SerializeMap, SerializeStruct};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::jsonio::{parse_json, Ordered};
+use crate::jsonio::{parse_json, InOrder, Ordered};
 use crate::{Error, Result};
 
 /// One detection: a class label, a confidence and `[start, end]` in seconds.
@@ -100,19 +100,6 @@ impl ResultFile {
 
 impl Serialize for ResultFile {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        struct InOrder<'a>(&'a [(String, Vec<Detection>)]);
-        impl Serialize for InOrder<'_> {
-            fn serialize<S: Serializer>(
-                &self,
-                serializer: S,
-            ) -> std::result::Result<S::Ok, S::Error> {
-                let mut map = serializer.serialize_map(Some(self.0.len()))?;
-                for (id, dets) in self.0 {
-                    map.serialize_entry(id, dets)?;
-                }
-                map.end()
-            }
-        }
         let mut s = serializer.serialize_struct("ResultFile", 3)?;
         s.serialize_field("version", &self.version)?;
         s.serialize_field("results", &InOrder(&self.results))?;

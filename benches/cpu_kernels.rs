@@ -48,7 +48,9 @@ fn gemm(c: &mut Criterion) {
         let a = rand(&[m, kk], i as u64);
         let b = rand(&[kk, nn], 50 + i as u64);
         g.throughput(Throughput::Elements((2 * m * kk * nn) as u64));
-        g.bench_function(BenchmarkId::from_parameter(name), |bch| bch.iter(|| matmul::matmul_fwd(&a, &b, false, false).expect("gemm")));
+        g.bench_function(BenchmarkId::from_parameter(name), |bch| {
+            bch.iter(|| matmul::matmul_fwd(&a, &b, false, false).expect("gemm"))
+        });
     }
     g.finish();
 }

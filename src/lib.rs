@@ -3,11 +3,15 @@
 
 pub mod autograd;
 pub mod backend;
+pub mod data;
 pub mod error;
+pub mod eval;
 pub mod fidelity;
+pub mod jsonio;
 pub mod memory;
 pub mod nn;
 pub mod ops;
+pub mod post;
 pub mod rng;
 pub mod tensor;
 pub mod train;

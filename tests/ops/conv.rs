@@ -58,3 +58,9 @@ fn conv2d_rejects_bad_groups_and_shapes() {
     assert!(conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 1, 4)).is_err(), "groups must divide channels");
     assert!(conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 1, 1)).is_err(), "weight channels must match input");
 }
+
+#[test]
+fn gradcheck_conv2d_kernel_wider_than_input_with_padding() {
+    // kernel taps that see only padding for every output column must stay zero
+    conv_case(28, [1, 1, 3, 2], [2, 1, 5, 5], Conv2dOpts::new(2, 2, 1), true);
+}

@@ -24,15 +24,27 @@ fn check_ws<T>(g: &ConvGeom, ws: &[T]) -> Result<()> {
     Ok(())
 }
 
+/// The output columns `ox` whose input column ox·stride + kx − pad lies inside [0, w): a range,
+/// so the loops below copy it and zero only the padding.
+fn valid_cols(g: &ConvGeom, kx: usize) -> (usize, usize) {
+    let (s, pad) = (g.stride.1, g.pad.1);
+    let lo = pad.saturating_sub(kx).div_ceil(s).min(g.wo);
+    // ox·s + kx − pad ≤ w − 1  ⇔  ox ≤ (w − 1 + pad − kx) / s
+    let hi = if g.w + pad > kx { ((g.w - 1 + pad - kx) / s + 1).min(g.wo) } else { 0 };
+    (lo, hi.max(lo))
+}
+
 /// Fills col[r, j·P + p] for images n0..n0+nc and the channels of group `grp`.
 fn im2col<T: Float>(g: &ConvGeom, x: &[T], col: &mut [T], n0: usize, nc: usize, grp: usize) {
     let p_img = g.out_pixels();
     let cols = nc * p_img;
     let cpg = g.c_in / g.groups;
+    let s = g.stride.1;
     col[..g.col_rows() * cols].par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
         let kx = r % g.kw;
         let ky = (r / g.kw) % g.kh;
         let ci = grp * cpg + r / (g.kw * g.kh);
+        let (lo, hi) = valid_cols(g, kx);
         for j in 0..nc {
             let plane = &x[((n0 + j) * g.c_in + ci) * g.h * g.w..][..g.h * g.w];
             let out = &mut row[j * p_img..(j + 1) * p_img];
@@ -40,13 +52,22 @@ fn im2col<T: Float>(g: &ConvGeom, x: &[T], col: &mut [T], n0: usize, nc: usize, 
                 let iy = (oy * g.stride.0 + ky) as isize - g.pad.0 as isize;
                 let dst = &mut out[oy * g.wo..(oy + 1) * g.wo];
                 if iy < 0 || iy >= g.h as isize {
-                    dst.iter_mut().for_each(|v| *v = T::zero());
+                    dst.fill(T::zero());
                     continue;
                 }
                 let src = &plane[iy as usize * g.w..][..g.w];
-                for (ox, d) in dst.iter_mut().enumerate() {
-                    let ix = (ox * g.stride.1 + kx) as isize - g.pad.1 as isize;
-                    *d = if ix < 0 || ix >= g.w as isize { T::zero() } else { src[ix as usize] };
+                dst[..lo].fill(T::zero());
+                dst[hi..].fill(T::zero());
+                if lo == hi {
+                    continue;
+                }
+                let first = lo * s + kx - g.pad.1;
+                if s == 1 {
+                    dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                } else {
+                    for (d, v) in dst[lo..hi].iter_mut().zip(src[first..].iter().step_by(s)) {
+                        *d = *v;
+                    }
                 }
             }
         }
@@ -61,28 +82,32 @@ fn col2im<T: Float>(g: &ConvGeom, col: &[T], dx: &mut [T], n0: usize, nc: usize,
     let cpg = g.c_in / g.groups;
     let plane_len = g.h * g.w;
     let first = n0 * g.c_in * plane_len;
+    let s = g.stride.1;
     dx[first..first + nc * g.c_in * plane_len].par_chunks_mut(plane_len).enumerate().for_each(|(idx, plane)| {
         let (j, ci) = (idx / g.c_in, idx % g.c_in);
         if ci / cpg != grp {
             return;
         }
-        plane.iter_mut().for_each(|v| *v = T::zero());
+        plane.fill(T::zero());
         let ci_l = ci % cpg;
         for ky in 0..g.kh {
             for kx in 0..g.kw {
                 let r = (ci_l * g.kh + ky) * g.kw + kx;
                 let src = &col[r * cols + j * p_img..][..p_img];
+                let (lo, hi) = valid_cols(g, kx);
+                if lo == hi {
+                    continue;
+                }
+                let x0 = lo * s + kx - g.pad.1;
                 for oy in 0..g.ho {
                     let iy = (oy * g.stride.0 + ky) as isize - g.pad.0 as isize;
                     if iy < 0 || iy >= g.h as isize {
                         continue;
                     }
                     let dst = &mut plane[iy as usize * g.w..][..g.w];
-                    for ox in 0..g.wo {
-                        let ix = (ox * g.stride.1 + kx) as isize - g.pad.1 as isize;
-                        if ix >= 0 && (ix as usize) < g.w {
-                            dst[ix as usize] += src[oy * g.wo + ox];
-                        }
+                    let from = &src[oy * g.wo + lo..oy * g.wo + hi];
+                    for (d, v) in dst[x0..].iter_mut().step_by(s).zip(from) {
+                        *d += *v;
                     }
                 }
             }

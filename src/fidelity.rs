@@ -11,11 +11,7 @@ pub struct Fidelity {
 
 impl Fidelity {
     pub const fn new(snippets: usize, height: usize, width: usize) -> Self {
-        Fidelity {
-            snippets,
-            height,
-            width,
-        }
+        Fidelity { snippets, height, width }
     }
 }
 
@@ -30,14 +26,8 @@ pub struct SnippetFrames {
 
 impl SnippetFrames {
     /// The paper's TSM snippets: 8 frames at stride 8.
-    pub const PAPER: SnippetFrames = SnippetFrames {
-        frames: 8,
-        stride: 8,
-    };
+    pub const PAPER: SnippetFrames = SnippetFrames { frames: 8, stride: 8 };
     /// The synthetic benchmark's snippets: 4 frames at stride 2, offsets (−3, −1, +1, +3) around
     /// the centre, a 1 s window at 8 fps (SYNTHETIC.md §3).
-    pub const SYNTHETIC: SnippetFrames = SnippetFrames {
-        frames: 4,
-        stride: 2,
-    };
+    pub const SYNTHETIC: SnippetFrames = SnippetFrames { frames: 4, stride: 2 };
 }

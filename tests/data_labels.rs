@@ -21,35 +21,22 @@ fn read_case(case: &str) -> (Value, Vec<u8>) {
     let st_path = dir.join(format!("{case}.safetensors"));
     let json = std::fs::read_to_string(&json_path)
         .unwrap_or_else(|e| panic!("golden case {case} missing: {}: {e}", json_path.display()));
-    let bytes = std::fs::read(&st_path)
-        .unwrap_or_else(|e| panic!("golden case {case} missing: {}: {e}", st_path.display()));
-    (
-        serde_json::from_str(&json).expect("golden JSON parses"),
-        bytes,
-    )
+    let bytes =
+        std::fs::read(&st_path).unwrap_or_else(|e| panic!("golden case {case} missing: {}: {e}", st_path.display()));
+    (serde_json::from_str(&json).expect("golden JSON parses"), bytes)
 }
 
 /// The tensor's f32 values and shape.
 fn tensor(st: &SafeTensors, name: &str) -> (Vec<f32>, Vec<usize>) {
-    let view = st
-        .tensor(name)
-        .unwrap_or_else(|e| panic!("golden tensor {name}: {e}"));
+    let view = st.tensor(name).unwrap_or_else(|e| panic!("golden tensor {name}: {e}"));
     assert_eq!(view.dtype(), safetensors::Dtype::F32, "{name} dtype");
-    let values = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     (values, view.shape().to_vec())
 }
 
 fn assert_close(name: &str, got: &[f32], want: &[f32], atol: f32) {
     assert_eq!(got.len(), want.len(), "{name}: length");
-    let worst = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0f32, f32::max);
+    let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
     println!("{name}: max |diff| = {worst:.3e}");
     assert!(worst <= atol, "{name}: max |diff| {worst} > {atol}");
 }
@@ -69,65 +56,32 @@ fn gtad_labels_match_golden() {
     assert_eq!(start_shape, vec![videos.len(), l]);
     assert_eq!(mask_shape, vec![l, l]);
 
-    let normalized = json["hyper"]["normalized"]
-        .as_array()
-        .expect("hyper.normalized");
+    let normalized = json["hyper"]["normalized"].as_array().expect("hyper.normalized");
     for (b, video) in videos.iter().enumerate() {
-        let num = |key: &str| {
-            video[key]
-                .as_f64()
-                .unwrap_or_else(|| panic!("video {b}: {key}"))
-        };
-        let cs = gtad_corrected_second(
-            num("duration_second"),
-            num("duration_frame"),
-            num("feature_frame"),
-        );
+        let num = |key: &str| video[key].as_f64().unwrap_or_else(|| panic!("video {b}: {key}"));
+        let cs = gtad_corrected_second(num("duration_second"), num("duration_frame"), num("feature_frame"));
         let segments: Vec<[f64; 2]> = video["annotations"]
             .as_array()
             .expect("annotations")
             .iter()
             .map(|a| {
                 let s = &a["segment"];
-                let (s0, s1) = (
-                    s[0].as_f64().expect("segment"),
-                    s[1].as_f64().expect("segment"),
-                );
+                let (s0, s1) = (s[0].as_f64().expect("segment"), s[1].as_f64().expect("segment"));
                 [(s0 / cs).clamp(0.0, 1.0), (s1 / cs).clamp(0.0, 1.0)]
             })
             .collect();
         // The normalisation itself is pinned by the JSON.
-        let want_norm = normalized[b]["gt_normalized"]
-            .as_array()
-            .expect("gt_normalized");
+        let want_norm = normalized[b]["gt_normalized"].as_array().expect("gt_normalized");
         for (got, want) in segments.iter().zip(want_norm) {
             for k in 0..2 {
                 let w = want[k].as_f64().expect("normalized value");
-                assert!(
-                    (got[k] - w).abs() < 1e-12,
-                    "video {b}: normalized {got:?} vs {want}"
-                );
+                assert!((got[k] - w).abs() < 1e-12, "video {b}: normalized {got:?} vs {want}");
             }
         }
         let labels = gtad_labels(&segments, l);
-        assert_close(
-            &format!("gt_iou_map[{b}]"),
-            &labels.iou_map,
-            &iou_want[b * l * l..(b + 1) * l * l],
-            1e-6,
-        );
-        assert_close(
-            &format!("gt_start[{b}]"),
-            &labels.start,
-            &start_want[b * l..(b + 1) * l],
-            1e-6,
-        );
-        assert_close(
-            &format!("gt_end[{b}]"),
-            &labels.end,
-            &end_want[b * l..(b + 1) * l],
-            1e-6,
-        );
+        assert_close(&format!("gt_iou_map[{b}]"), &labels.iou_map, &iou_want[b * l * l..(b + 1) * l * l], 1e-6);
+        assert_close(&format!("gt_start[{b}]"), &labels.start, &start_want[b * l..(b + 1) * l], 1e-6);
+        assert_close(&format!("gt_end[{b}]"), &labels.end, &end_want[b * l..(b + 1) * l], 1e-6);
     }
     assert_close("mask", &valid_mask(l), &mask_want, 0.0);
 }

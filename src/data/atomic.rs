@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 /// The temporary sibling of `path` used while it is being written (same folder, so the final
 /// rename never crosses a file system).
 pub fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".tmp-{name}"))
 }
 
@@ -34,10 +31,7 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 /// only after the new one is in place.
 pub fn replace_dir(tmp: &Path, dest: &Path) -> Result<()> {
     if dest.exists() {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let old = dest.with_file_name(format!(".old-{name}"));
         if old.exists() {
             fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;

@@ -56,11 +56,7 @@ pub trait FrameStore: Send + Sync {
     fn meta(&self) -> &VideoMeta;
     /// Calls `visit(index, rgb)` for each of `indices` (ascending, each below `meta().frames`) with
     /// the frame as RGB u8 [H, W, 3].
-    fn read_frames(
-        &self,
-        indices: &[usize],
-        visit: &mut dyn FnMut(usize, &[u8]) -> Result<()>,
-    ) -> Result<()>;
+    fn read_frames(&self, indices: &[usize], visit: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()>;
 }
 
 /// File name of frame `index` (0-based) in a JPEG folder: `img_00001.jpg` is frame 0.
@@ -71,10 +67,7 @@ pub fn jpeg_name(index: usize) -> String {
 /// Rejects ids that would leave the store's root (annotations are user input).
 pub fn check_video_id(id: &str) -> Result<()> {
     if id.is_empty() || id == "." || id == ".." || id.contains(['/', '\\']) {
-        return Err(Error::data(
-            format!("video {id:?}"),
-            "not a valid video id (must be a plain folder name)",
-        ));
+        return Err(Error::data(format!("video {id:?}"), "not a valid video id (must be a plain folder name)"));
     }
     Ok(())
 }
@@ -90,15 +83,10 @@ pub fn open_video(root: &Path, id: &str) -> Result<Box<dyn FrameStore>> {
     let dir = root.join(id);
     let meta_path = dir.join(META_FILE);
     if !dir.is_dir() {
-        return Err(video_error(
-            id,
-            &dir,
-            "video folder not found in the frame store",
-        ));
+        return Err(video_error(id, &dir, "video folder not found in the frame store"));
     }
     let text = fs::read_to_string(&meta_path).map_err(|e| video_error(id, &meta_path, e))?;
-    let meta: VideoMeta =
-        serde_json::from_str(&text).map_err(|e| video_error(id, &meta_path, e))?;
+    let meta: VideoMeta = serde_json::from_str(&text).map_err(|e| video_error(id, &meta_path, e))?;
     if meta.frames == 0 {
         return Err(video_error(id, &meta_path, "video has zero frames"));
     }
@@ -106,21 +94,12 @@ pub fn open_video(root: &Path, id: &str) -> Result<Box<dyn FrameStore>> {
         return Err(video_error(
             id,
             &meta_path,
-            format!(
-                "invalid size {}x{} or fps {}",
-                meta.width, meta.height, meta.fps
-            ),
+            format!("invalid size {}x{} or fps {}", meta.width, meta.height, meta.fps),
         ));
     }
     match meta.format {
-        FrameFormat::Jpeg => Ok(Box::new(JpegStore {
-            id: id.to_string(),
-            dir,
-            meta,
-        })),
-        FrameFormat::Npy => {
-            NpyStore::open(id, dir, meta).map(|s| Box::new(s) as Box<dyn FrameStore>)
-        }
+        FrameFormat::Jpeg => Ok(Box::new(JpegStore { id: id.to_string(), dir, meta })),
+        FrameFormat::Npy => NpyStore::open(id, dir, meta).map(|s| Box::new(s) as Box<dyn FrameStore>),
     }
 }
 
@@ -138,11 +117,7 @@ impl FrameStore for JpegStore {
     fn meta(&self) -> &VideoMeta {
         &self.meta
     }
-    fn read_frames(
-        &self,
-        indices: &[usize],
-        visit: &mut dyn FnMut(usize, &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    fn read_frames(&self, indices: &[usize], visit: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
         let mut rgb = vec![0u8; self.meta.frame_bytes()];
         for &index in indices {
             let path = self.dir.join(jpeg_name(index));
@@ -154,8 +129,7 @@ impl FrameStore for JpegStore {
                 ));
             }
             let bytes = fs::read(&path).map_err(|e| video_error(&self.id, &path, e))?;
-            decode_jpeg(&bytes, &self.meta, &mut rgb)
-                .map_err(|msg| video_error(&self.id, &path, msg))?;
+            decode_jpeg(&bytes, &self.meta, &mut rgb).map_err(|msg| video_error(&self.id, &path, msg))?;
             visit(index, &rgb)?;
         }
         Ok(())
@@ -166,19 +140,12 @@ impl FrameStore for JpegStore {
 fn decode_jpeg(bytes: &[u8], meta: &VideoMeta, out: &mut [u8]) -> std::result::Result<(), String> {
     let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
     let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder
-        .decode_headers()
-        .map_err(|e| format!("corrupt JPEG: {e:?}"))?;
+    decoder.decode_headers().map_err(|e| format!("corrupt JPEG: {e:?}"))?;
     let (width, height) = decoder.dimensions().ok_or("corrupt JPEG: no dimensions")?;
     if (height, width) != (meta.height, meta.width) {
-        return Err(format!(
-            "JPEG is {width}x{height}, meta.json says {}x{}",
-            meta.width, meta.height
-        ));
+        return Err(format!("JPEG is {width}x{height}, meta.json says {}x{}", meta.width, meta.height));
     }
-    decoder
-        .decode_into(out)
-        .map_err(|e| format!("corrupt JPEG: {e:?}"))
+    decoder.decode_into(out).map_err(|e| format!("corrupt JPEG: {e:?}"))
 }
 
 /// One `frames.npy` u8 array [T, H, W, 3]; frames are read by seeking, never the whole file.
@@ -198,18 +165,10 @@ impl NpyStore {
             return Err(video_error(
                 id,
                 &path,
-                format!(
-                    "array shape {:?} does not match meta.json (expected {expected:?})",
-                    header.shape
-                ),
+                format!("array shape {:?} does not match meta.json (expected {expected:?})", header.shape),
             ));
         }
-        Ok(NpyStore {
-            id: id.to_string(),
-            path,
-            meta,
-            data_offset: header.data_offset,
-        })
+        Ok(NpyStore { id: id.to_string(), path, meta, data_offset: header.data_offset })
     }
 }
 
@@ -220,11 +179,7 @@ impl FrameStore for NpyStore {
     fn meta(&self) -> &VideoMeta {
         &self.meta
     }
-    fn read_frames(
-        &self,
-        indices: &[usize],
-        visit: &mut dyn FnMut(usize, &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    fn read_frames(&self, indices: &[usize], visit: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
         use std::io::{Read, Seek, SeekFrom};
         let err = |e: std::io::Error| video_error(&self.id, &self.path, e);
         let mut file = fs::File::open(&self.path).map_err(err)?;

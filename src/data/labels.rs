@@ -41,10 +41,7 @@ pub fn gtad_labels(segments: &[[f64; 2]], snippets: usize) -> GtadLabels {
             // `_get_match_map`: xmin = gap·s, xmax = xmin + gap·(d+1), in that order.
             let xmin = gap * s as f64;
             let xmax = xmin + gap * (d + 1) as f64;
-            let best = segments
-                .iter()
-                .map(|g| iou(xmin, xmax, g[0], g[1]))
-                .fold(0.0, f64::max);
+            let best = segments.iter().map(|g| iou(xmin, xmax, g[0], g[1])).fold(0.0, f64::max);
             iou_map[d * l + s] = best as f32;
         }
     }
@@ -56,29 +53,19 @@ pub fn gtad_labels(segments: &[[f64; 2]], snippets: usize) -> GtadLabels {
             .map(|j| {
                 let a0 = gap * (j as f64 - 0.5);
                 let a1 = gap * ((j + 1) as f64 + 0.5);
-                let best = segments
-                    .iter()
-                    .map(|g| ioa(a0, a1, g[pick] - half, g[pick] + half))
-                    .fold(0.0, f64::max);
+                let best = segments.iter().map(|g| ioa(a0, a1, g[pick] - half, g[pick] + half)).fold(0.0, f64::max);
                 best as f32
             })
             .collect()
     };
-    GtadLabels {
-        snippets: l,
-        iou_map,
-        start: boundary(0),
-        end: boundary(1),
-    }
+    GtadLabels { snippets: l, iou_map, start: boundary(0), end: boundary(1) }
 }
 
 /// The official `get_mask(L)`: 1 where the anchor (d, s) ends inside the video (s + d ≤ L − 1),
 /// [D, L] indexed [d, s].
 pub fn valid_mask(snippets: usize) -> Vec<f32> {
     let l = snippets;
-    (0..l * l)
-        .map(|i| if i % l + i / l < l { 1.0 } else { 0.0 })
-        .collect()
+    (0..l * l).map(|i| if i % l + i / l < l { 1.0 } else { 0.0 }).collect()
 }
 
 /// G-TAD's ActivityNet normalisation (SPEC §c.1): segments in seconds divided by the

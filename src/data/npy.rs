@@ -17,25 +17,17 @@ pub struct NpyU8 {
 }
 
 fn npy_error(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Parse {
-        path: path.to_path_buf(),
-        location: "npy header".into(),
-        msg: msg.into(),
-    }
+    Error::Parse { path: path.to_path_buf(), location: "npy header".into(), msg: msg.into() }
 }
 
 /// Reads and validates the header of the u8 array at `path`.
 pub fn read_header(path: &Path) -> Result<NpyU8> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let header =
-        npyz::NpyHeader::from_reader(&mut file).map_err(|e| npy_error(path, e.to_string()))?;
+    let header = npyz::NpyHeader::from_reader(&mut file).map_err(|e| npy_error(path, e.to_string()))?;
     let data_offset = file.stream_position().map_err(|e| Error::io(path, e))?;
     let descr = header.dtype().descr();
     if descr != "'|u1'" {
-        return Err(npy_error(
-            path,
-            format!("dtype {descr}, expected |u1 (uint8)"),
-        ));
+        return Err(npy_error(path, format!("dtype {descr}, expected |u1 (uint8)")));
     }
     if header.order() != npyz::Order::C {
         return Err(npy_error(path, "Fortran order; expected C order"));
@@ -46,19 +38,13 @@ pub fn read_header(path: &Path) -> Result<NpyU8> {
         elements = elements
             .checked_mul(dim)
             .ok_or_else(|| npy_error(path, format!("shape {:?} overflows", header.shape())))?;
-        shape.push(
-            usize::try_from(dim)
-                .map_err(|_| npy_error(path, format!("dimension {dim} too large")))?,
-        );
+        shape.push(usize::try_from(dim).map_err(|_| npy_error(path, format!("dimension {dim} too large")))?);
     }
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len < data_offset.saturating_add(elements) {
         return Err(npy_error(
             path,
-            format!(
-                "truncated: shape {shape:?} needs {elements} data bytes, file has {}",
-                len - data_offset
-            ),
+            format!("truncated: shape {shape:?} needs {elements} data bytes, file has {}", len - data_offset),
         ));
     }
     Ok(NpyU8 { shape, data_offset })
@@ -66,17 +52,11 @@ pub fn read_header(path: &Path) -> Result<NpyU8> {
 
 fn header_bytes(shape: &[usize]) -> std::io::Result<Vec<u8>> {
     let dtype = npyz::DType::new_scalar(
-        "|u1"
-            .parse()
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?,
+        "|u1".parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?,
     );
     let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let mut out = Vec::new();
-    npyz::WriteOptions::new_header_only()
-        .dtype(dtype)
-        .shape(&shape)
-        .writer(&mut out)
-        .write_header_only()?;
+    npyz::WriteOptions::new_header_only().dtype(dtype).shape(&shape).writer(&mut out).write_header_only()?;
     Ok(out)
 }
 
@@ -85,16 +65,11 @@ fn header_bytes(shape: &[usize]) -> std::io::Result<Vec<u8>> {
 pub fn write_u8(path: &Path, shape: &[usize], data: &[u8]) -> Result<()> {
     let expected: usize = shape.iter().product();
     if expected != data.len() {
-        return Err(Error::shape(
-            "npy::write_u8",
-            format!("shape {shape:?} but {} bytes", data.len()),
-        ));
+        return Err(Error::shape("npy::write_u8", format!("shape {shape:?} but {} bytes", data.len())));
     }
     let header = header_bytes(shape).map_err(|e| Error::io(path, e))?;
     let mut file = File::create(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(&header)
-        .and_then(|_| file.write_all(data))
-        .map_err(|e| Error::io(path, e))
+    file.write_all(&header).and_then(|_| file.write_all(data)).map_err(|e| Error::io(path, e))
 }
 
 /// Streams frames of a fixed shape [H, W, C] into a `.npy` array [T, H, W, C] whose T is known only
@@ -132,16 +107,10 @@ impl FrameWriter {
         if frame.len() != expected {
             return Err(Error::data(
                 self.path.display().to_string(),
-                format!(
-                    "frame of {} bytes, expected {:?} = {expected}",
-                    frame.len(),
-                    self.frame_shape
-                ),
+                format!("frame of {} bytes, expected {:?} = {expected}", frame.len(), self.frame_shape),
             ));
         }
-        self.file
-            .write_all(frame)
-            .map_err(|e| Error::io(&self.path, e))?;
+        self.file.write_all(frame).map_err(|e| Error::io(&self.path, e))?;
         self.frames += 1;
         Ok(())
     }
@@ -156,11 +125,7 @@ impl FrameWriter {
         if header.len() != self.header_len {
             return Err(Error::data(
                 self.path.display().to_string(),
-                format!(
-                    "npy header grew from {} to {} bytes",
-                    self.header_len,
-                    header.len()
-                ),
+                format!("npy header grew from {} to {} bytes", self.header_len, header.len()),
             ));
         }
         let io = |e| Error::io(&self.path, e);

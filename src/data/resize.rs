@@ -43,16 +43,10 @@ fn axis_filter(src: usize, dst: usize, offset: usize, count: usize, reverse: boo
     let mut starts = Vec::with_capacity(count);
     let mut weights = vec![0f32; count * taps];
     for i in 0..count {
-        let pos = if reverse {
-            offset + count - 1 - i
-        } else {
-            offset + i
-        };
+        let pos = if reverse { offset + count - 1 - i } else { offset + i };
         let centre = (pos as f64 + 0.5) * scale;
         let first = ((centre - support + 0.5).floor().max(0.0)) as usize;
-        let end = ((centre + support + 0.5).floor() as usize)
-            .min(src)
-            .max(first + 1);
+        let end = ((centre + support + 0.5).floor() as usize).min(src).max(first + 1);
         let row = &mut weights[i * taps..(i + 1) * taps];
         let n = (end - first).min(taps);
         let mut total = 0f64;
@@ -67,23 +61,12 @@ fn axis_filter(src: usize, dst: usize, offset: usize, count: usize, reverse: boo
         }
         starts.push(first);
     }
-    AxisFilter {
-        starts,
-        weights,
-        taps,
-    }
+    AxisFilter { starts, weights, taps }
 }
 
 /// Resizes `src` (RGB [src_h, src_w, 3]) to the window's resized size and writes the window into
 /// `out` (RGB [height, width, 3]). `scratch` is reused between calls to avoid allocation.
-pub fn resize_crop(
-    src: &[u8],
-    src_h: usize,
-    src_w: usize,
-    win: &CropWindow,
-    out: &mut [u8],
-    scratch: &mut Vec<f32>,
-) {
+pub fn resize_crop(src: &[u8], src_h: usize, src_w: usize, win: &CropWindow, out: &mut [u8], scratch: &mut Vec<f32>) {
     let (h, w) = (win.height, win.width);
     if win.resized_h == src_h && win.resized_w == src_w {
         for y in 0..h {
@@ -91,8 +74,7 @@ pub fn resize_crop(
             let dst = &mut out[y * w * 3..][..w * 3];
             if win.flip {
                 for x in 0..w {
-                    dst[x * 3..x * 3 + 3]
-                        .copy_from_slice(&row[(w - 1 - x) * 3..(w - 1 - x) * 3 + 3]);
+                    dst[x * 3..x * 3 + 3].copy_from_slice(&row[(w - 1 - x) * 3..(w - 1 - x) * 3 + 3]);
                 }
             } else {
                 dst.copy_from_slice(row);
@@ -104,12 +86,7 @@ pub fn resize_crop(
     let fy = axis_filter(src_h, win.resized_h, win.top, h, false);
     // Source rows that the vertical pass reads.
     let row_lo = fy.starts.iter().copied().min().unwrap_or(0);
-    let row_hi = fy
-        .starts
-        .iter()
-        .map(|&s| (s + fy.taps).min(src_h))
-        .max()
-        .unwrap_or(0);
+    let row_hi = fy.starts.iter().map(|&s| (s + fy.taps).min(src_h)).max().unwrap_or(0);
     let rows = row_hi - row_lo;
     scratch.clear();
     scratch.resize(rows * w * 3, 0.0);

@@ -68,29 +68,15 @@ impl SamplerConfig {
     /// Rejects configurations the sampler cannot serve.
     pub fn validate(&self) -> Result<()> {
         let f = &self.fidelity;
-        let bad = |flag: &str, msg: String| {
-            Err(Error::Config {
-                flag: flag.into(),
-                msg,
-            })
-        };
+        let bad = |flag: &str, msg: String| Err(Error::Config { flag: flag.into(), msg });
         if f.snippets == 0 || f.height == 0 || f.width == 0 {
-            return bad(
-                "fidelity",
-                format!(
-                    "{}x{}x{} has a zero dimension",
-                    f.snippets, f.height, f.width
-                ),
-            );
+            return bad("fidelity", format!("{}x{}x{} has a zero dimension", f.snippets, f.height, f.width));
         }
         if self.snippet.frames == 0 {
             return bad("snippet frames", "must be at least 1".into());
         }
         if !(self.resize_ratio >= 1.0 && self.resize_ratio.is_finite()) {
-            return bad(
-                "resize ratio",
-                format!("{} (must be ≥ 1)", self.resize_ratio),
-            );
+            return bad("resize ratio", format!("{} (must be ≥ 1)", self.resize_ratio));
         }
         Ok(())
     }
@@ -104,27 +90,15 @@ pub enum Mode {
 }
 
 /// Frame index of every sampled frame, snippet-major: entry k·T + i is frame i of snippet k.
-pub fn frame_indices(
-    num_frames: usize,
-    snippets: usize,
-    snippet: SnippetFrames,
-) -> Result<Vec<usize>> {
+pub fn frame_indices(num_frames: usize, snippets: usize, snippet: SnippetFrames) -> Result<Vec<usize>> {
     if num_frames == 0 || snippets == 0 || snippet.frames == 0 {
         return Err(Error::invalid(
             "frame_indices",
-            format!(
-                "{num_frames} frames, {snippets} snippets, {} frames per snippet",
-                snippet.frames
-            ),
+            format!("{num_frames} frames, {snippets} snippets, {} frames per snippet", snippet.frames),
         ));
     }
     // floor(c_k + r(i − T/2 + 0.5)) = floor(((2k+1)·F + r(2i − T + 1)·L) / 2L), in integers.
-    let (f, l, t, r) = (
-        num_frames as i128,
-        snippets as i128,
-        snippet.frames as i128,
-        snippet.stride as i128,
-    );
+    let (f, l, t, r) = (num_frames as i128, snippets as i128, snippet.frames as i128, snippet.stride as i128);
     let mut out = Vec::with_capacity(snippets * snippet.frames);
     for k in 0..l {
         for i in 0..t {
@@ -138,16 +112,9 @@ pub fn frame_indices(
 
 /// Size of a `src_h`×`src_w` frame resized so its short side is `short_side`, enlarged if needed
 /// so that an `out_h`×`out_w` crop fits.
-pub fn resized_size(
-    src_h: usize,
-    src_w: usize,
-    short_side: usize,
-    out_h: usize,
-    out_w: usize,
-) -> (usize, usize) {
-    let scale = (short_side as f64 / src_h.min(src_w) as f64)
-        .max(out_h as f64 / src_h as f64)
-        .max(out_w as f64 / src_w as f64);
+pub fn resized_size(src_h: usize, src_w: usize, short_side: usize, out_h: usize, out_w: usize) -> (usize, usize) {
+    let scale =
+        (short_side as f64 / src_h.min(src_w) as f64).max(out_h as f64 / src_h as f64).max(out_w as f64 / src_w as f64);
     let h = ((src_h as f64 * scale).round() as usize).max(out_h);
     let w = ((src_w as f64 * scale).round() as usize).max(out_w);
     (h, w)
@@ -167,21 +134,11 @@ pub fn crop_window<R: rand::Rng + ?Sized>(
     let (resized_h, resized_w) = resized_size(src_h, src_w, short_side, h, w);
     let (top, left, flip) = match mode {
         Mode::Eval => ((resized_h - h) / 2, (resized_w - w) / 2, false),
-        Mode::Train => (
-            rng.random_range(0..=resized_h - h),
-            rng.random_range(0..=resized_w - w),
-            cfg.flip && rng.random_bool(0.5),
-        ),
+        Mode::Train => {
+            (rng.random_range(0..=resized_h - h), rng.random_range(0..=resized_w - w), cfg.flip && rng.random_bool(0.5))
+        }
     };
-    CropWindow {
-        resized_h,
-        resized_w,
-        top,
-        left,
-        height: h,
-        width: w,
-        flip,
-    }
+    CropWindow { resized_h, resized_w, top, left, height: h, width: w, flip }
 }
 
 /// Samples one video into `out`, u8 [L·T, H, W, 3] (`cfg.bytes_per_video()` bytes). Each distinct
@@ -197,11 +154,7 @@ pub fn sample_video<R: rand::Rng + ?Sized>(
     if out.len() != cfg.bytes_per_video() {
         return Err(Error::shape(
             "sample_video",
-            format!(
-                "output of {} bytes, need {}",
-                out.len(),
-                cfg.bytes_per_video()
-            ),
+            format!("output of {} bytes, need {}", out.len(), cfg.bytes_per_video()),
         ));
     }
     let meta = store.meta();
@@ -217,14 +170,7 @@ pub fn sample_video<R: rand::Rng + ?Sized>(
     let mut cursor = 0;
     store.read_frames(&unique, &mut |index, rgb| {
         let first = order[cursor];
-        resize_crop(
-            rgb,
-            meta.height,
-            meta.width,
-            &window,
-            &mut out[first * frame_out..][..frame_out],
-            &mut scratch,
-        );
+        resize_crop(rgb, meta.height, meta.width, &window, &mut out[first * frame_out..][..frame_out], &mut scratch);
         cursor += 1;
         while cursor < order.len() && indices[order[cursor]] == index {
             let slot = order[cursor];
@@ -234,33 +180,19 @@ pub fn sample_video<R: rand::Rng + ?Sized>(
         Ok(())
     })?;
     if cursor != order.len() {
-        return Err(Error::data(
-            store.id().to_string(),
-            "frame reader skipped frames",
-        ));
+        return Err(Error::data(store.id().to_string(), "frame reader skipped frames"));
     }
     Ok(())
 }
 
 /// Segments in seconds → fractions of the video, clipped to [0, 1].
 pub fn segments_to_unit(segments: &[[f64; 2]], duration: f64) -> Vec<[f64; 2]> {
-    segments
-        .iter()
-        .map(|s| {
-            [
-                (s[0] / duration).clamp(0.0, 1.0),
-                (s[1] / duration).clamp(0.0, 1.0),
-            ]
-        })
-        .collect()
+    segments.iter().map(|s| [(s[0] / duration).clamp(0.0, 1.0), (s[1] / duration).clamp(0.0, 1.0)]).collect()
 }
 
 /// Fractions of the video → seconds.
 pub fn unit_to_seconds(segments: &[[f64; 2]], duration: f64) -> Vec<[f64; 2]> {
-    segments
-        .iter()
-        .map(|s| [s[0] * duration, s[1] * duration])
-        .collect()
+    segments.iter().map(|s| [s[0] * duration, s[1] * duration]).collect()
 }
 
 /// Fractions of the video → snippet units (snippet k spans [k, k+1)).

@@ -11,15 +11,9 @@ pub struct Normalization {
 
 impl Normalization {
     /// torchvision / TSM ImageNet statistics (SPEC §a).
-    pub const IMAGENET: Normalization = Normalization {
-        mean: [0.485, 0.456, 0.406],
-        std: [0.229, 0.224, 0.225],
-    };
+    pub const IMAGENET: Normalization = Normalization { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
     /// The synthetic benchmark's `(x/255 − 0.5)/0.25` (SYNTHETIC.md §3).
-    pub const SYNTHETIC: Normalization = Normalization {
-        mean: [0.5; 3],
-        std: [0.25; 3],
-    };
+    pub const SYNTHETIC: Normalization = Normalization { mean: [0.5; 3], std: [0.25; 3] };
 
     /// Normalised value of one u8 pixel of channel `c` (0 = R, 1 = G, 2 = B).
     pub fn apply(&self, value: u8, c: usize) -> f32 {

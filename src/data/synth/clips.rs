@@ -4,9 +4,7 @@
 //! ActivityNet. Classes are balanced as i mod 6; each clip has its own random stream.
 
 use crate::data::stream_rng::stream_rng;
-use crate::data::synth::motion::{
-    action_offset, action_walls, fold, ActionDraw, Motion, FPS, SIZE,
-};
+use crate::data::synth::motion::{action_offset, action_walls, fold, ActionDraw, Motion, FPS, SIZE};
 use crate::data::synth::render::{render_frame, Background, Look, Placed};
 use crate::data::synth::video::wander_track;
 use crate::data::synth::SynthConfig;
@@ -39,12 +37,8 @@ pub fn render_clip(cfg: &SynthConfig, index: usize, out: &mut [u8]) -> ClipInfo 
     let shortcut = rng.random_bool(cfg.ctx_p);
     let theta = shortcut.then(|| motion.label() as f64 * PI / Motion::ALL.len() as f64);
     let background = Background::draw(&mut rng, scene.tex_amp, theta);
-    let n_objects = rng
-        .random_range(scene.objects[0]..=scene.objects[1].max(scene.objects[0]))
-        .max(1);
-    let looks: Vec<Look> = (0..n_objects)
-        .map(|_| Look::draw(&mut rng, scene.radius))
-        .collect();
+    let n_objects = rng.random_range(scene.objects[0]..=scene.objects[1].max(scene.objects[0])).max(1);
+    let looks: Vec<Look> = (0..n_objects).map(|_| Look::draw(&mut rng, scene.radius)).collect();
     let amplitude = rng.random_range(scene.amplitude[0]..=scene.amplitude[1]);
     let period = rng.random_range(scene.period[0]..=scene.period[1]);
     let phase = rng.random_range(cfg.clip_phase_s[0]..=cfg.clip_phase_s[1]);
@@ -74,26 +68,9 @@ pub fn render_clip(cfg: &SynthConfig, index: usize, out: &mut [u8]) -> ClipInfo 
             radius: r0 * factor,
         }];
         for (look, track) in looks[1..].iter().zip(&distractors) {
-            placed.push(Placed {
-                look: *look,
-                pos: track[f].0,
-                radius: track[f].1,
-            });
+            placed.push(Placed { look: *look, pos: track[f].0, radius: track[f].1 });
         }
-        render_frame(
-            &background,
-            &placed,
-            scene.noise,
-            &mut rng,
-            &mut out[f * frame_bytes..(f + 1) * frame_bytes],
-        );
+        render_frame(&background, &placed, scene.noise, &mut rng, &mut out[f * frame_bytes..(f + 1) * frame_bytes]);
     }
-    ClipInfo {
-        label: motion.label(),
-        objects: n_objects,
-        radius: r0,
-        amplitude,
-        period,
-        phase,
-    }
+    ClipInfo { label: motion.label(), objects: n_objects, radius: r0, amplitude, period, phase }
 }

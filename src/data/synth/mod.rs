@@ -20,9 +20,7 @@ pub use video::{plan_video, Split, VideoPlan};
 pub use writer::{generate, SynthSummary};
 
 /// What the actor does outside actions.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum BgMode {
     /// It wanders like the distractors (the validated design).
@@ -147,12 +145,7 @@ impl SynthConfig {
 
     /// Rejects parameters the generator cannot honour.
     pub fn validate(&self) -> Result<()> {
-        let bad = |flag: &str, msg: String| {
-            Err(Error::Config {
-                flag: flag.into(),
-                msg,
-            })
-        };
+        let bad = |flag: &str, msg: String| Err(Error::Config { flag: flag.into(), msg });
         if self.videos_per_split == 0 {
             return bad("--videos", "must be at least 1".into());
         }

@@ -27,14 +27,8 @@ pub enum Motion {
 }
 
 impl Motion {
-    pub const ALL: [Motion; 6] = [
-        Motion::HOsc,
-        Motion::VOsc,
-        Motion::OrbitCw,
-        Motion::OrbitCcw,
-        Motion::Pulse,
-        Motion::BounceDrift,
-    ];
+    pub const ALL: [Motion; 6] =
+        [Motion::HOsc, Motion::VOsc, Motion::OrbitCw, Motion::OrbitCcw, Motion::Pulse, Motion::BounceDrift];
 
     /// The class name used as the annotation label.
     pub fn name(self) -> &'static str {
@@ -99,8 +93,8 @@ impl Wander {
         let (lo, hi) = wander_walls(radius);
         for axis in 0..2 {
             let eps: f64 = rng.sample(StandardNormal);
-            self.vel[axis] = WANDER_DECAY * self.vel[axis] + noise * eps
-                - WANDER_SPRING * (self.pos[axis] - centre) * dt;
+            self.vel[axis] =
+                WANDER_DECAY * self.vel[axis] + noise * eps - WANDER_SPRING * (self.pos[axis] - centre) * dt;
             let p = self.pos[axis] + self.vel[axis] * dt;
             if p < lo || p > hi {
                 self.vel[axis] = -self.vel[axis];
@@ -130,46 +124,26 @@ pub struct ActionDraw {
 impl ActionDraw {
     pub fn draw<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let tau = std::f64::consts::TAU;
-        ActionDraw {
-            phase: rng.random_range(0.0..tau),
-            direction: rng.random_range(0.0..tau),
-        }
+        ActionDraw { phase: rng.random_range(0.0..tau), direction: rng.random_range(0.0..tau) }
     }
 }
 
 /// Displacement from the action's anchor and radius factor, `u` seconds after the action start,
 /// for amplitude `a` (px) and angular frequency `omega` (rad/s). `gain` scales the motion (a soft
 /// onset ramp; 1 at full strength).
-pub fn action_offset(
-    motion: Motion,
-    u: f64,
-    a: f64,
-    omega: f64,
-    draw: ActionDraw,
-    gain: f64,
-) -> ([f64; 2], f64) {
+pub fn action_offset(motion: Motion, u: f64, a: f64, omega: f64, draw: ActionDraw, gain: f64) -> ([f64; 2], f64) {
     let phi = draw.phase;
     let (dx, dy, radius_factor) = match motion {
         Motion::HOsc => (a * (omega * u).sin(), 0.0, 1.0),
         Motion::VOsc => (0.0, a * (omega * u).sin(), 1.0),
-        Motion::OrbitCw => (
-            a * ((omega * u + phi).cos() - phi.cos()),
-            a * ((omega * u + phi).sin() - phi.sin()),
-            1.0,
-        ),
-        Motion::OrbitCcw => (
-            a * ((omega * u + phi).cos() - phi.cos()),
-            -a * ((omega * u + phi).sin() - phi.sin()),
-            1.0,
-        ),
+        Motion::OrbitCw => (a * ((omega * u + phi).cos() - phi.cos()), a * ((omega * u + phi).sin() - phi.sin()), 1.0),
+        Motion::OrbitCcw => {
+            (a * ((omega * u + phi).cos() - phi.cos()), -a * ((omega * u + phi).sin() - phi.sin()), 1.0)
+        }
         Motion::Pulse => (0.0, 0.0, 1.0 + 0.5 * gain * (omega * u).sin()),
         Motion::BounceDrift => {
             let speed = a * omega / std::f64::consts::SQRT_2;
-            (
-                speed * u * draw.direction.cos(),
-                speed * u * draw.direction.sin(),
-                1.0,
-            )
+            (speed * u * draw.direction.cos(), speed * u * draw.direction.sin(), 1.0)
         }
     };
     ([gain * dx, gain * dy], radius_factor)

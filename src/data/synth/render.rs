@@ -25,11 +25,7 @@ impl Background {
         let theta = theta.unwrap_or(drawn_theta);
         let phase = rng.random_range(0.0..TAU);
         let waves: [(f64, f64, f64); 2] = std::array::from_fn(|_| {
-            (
-                rng.random_range(-2..=2) as f64,
-                rng.random_range(-2..=2) as f64,
-                rng.random_range(0.0..TAU),
-            )
+            (rng.random_range(-2..=2) as f64, rng.random_range(-2..=2) as f64, rng.random_range(0.0..TAU))
         });
         let weights: [f64; 3] = std::array::from_fn(|_| rng.random_range(0.5..=1.0));
         let mut pixels = vec![0f32; SIZE * SIZE * 3];
@@ -43,8 +39,7 @@ impl Background {
                 }
                 tex /= 2.0;
                 for c in 0..3 {
-                    pixels[(i * SIZE + j) * 3 + c] =
-                        (base[c] + tex_amp * weights[c] * tex).clamp(0.0, 1.0) as f32;
+                    pixels[(i * SIZE + j) * 3 + c] = (base[c] + tex_amp * weights[c] * tex).clamp(0.0, 1.0) as f32;
                 }
             }
         }
@@ -70,20 +65,12 @@ pub struct Look {
 impl Look {
     /// Shape 50/50, radius ~ U[lo, hi], colour ~ U[0,1]³ with one random channel forced to 0 or 1.
     pub fn draw<R: Rng + ?Sized>(rng: &mut R, radius: [f64; 2]) -> Self {
-        let shape = if rng.random_bool(0.5) {
-            Shape::Disc
-        } else {
-            Shape::Square
-        };
+        let shape = if rng.random_bool(0.5) { Shape::Disc } else { Shape::Square };
         let radius = rng.random_range(radius[0]..=radius[1]);
         let mut colour: [f32; 3] = std::array::from_fn(|_| rng.random_range(0.0..=1.0));
         let channel = rng.random_range(0..3);
         colour[channel] = if rng.random_bool(0.5) { 1.0 } else { 0.0 };
-        Look {
-            shape,
-            radius,
-            colour,
-        }
+        Look { shape, radius, colour }
     }
 }
 

@@ -10,9 +10,7 @@
 //! A/2 − 0.5 px) and entering an action never jumps either.
 
 use crate::data::stream_rng::stream_rng;
-use crate::data::synth::motion::{
-    action_offset, action_walls, fold, ActionDraw, Motion, Wander, FPS, SIZE,
-};
+use crate::data::synth::motion::{action_offset, action_walls, fold, ActionDraw, Motion, Wander, FPS, SIZE};
 use crate::data::synth::render::{Background, Look, Placed};
 use crate::data::synth::{BgMode, SynthConfig};
 use rand::Rng;
@@ -76,10 +74,7 @@ impl VideoPlan {
     /// Action intervals in seconds.
     pub fn segments(&self) -> Vec<[f64; 2]> {
         let fps = FPS as f64;
-        self.actions
-            .iter()
-            .map(|a| [a[0] as f64 / fps, a[1] as f64 / fps])
-            .collect()
+        self.actions.iter().map(|a| [a[0] as f64 / fps, a[1] as f64 / fps]).collect()
     }
 
     /// The objects as placed in frame `t`, actor first.
@@ -87,11 +82,7 @@ impl VideoPlan {
         self.looks
             .iter()
             .zip(&self.tracks)
-            .map(|(look, track)| Placed {
-                look: *look,
-                pos: track[t].0,
-                radius: track[t].1,
-            })
+            .map(|(look, track)| Placed { look: *look, pos: track[t].0, radius: track[t].1 })
             .collect()
     }
 }
@@ -107,26 +98,16 @@ fn uniform_count<R: Rng + ?Sized>(rng: &mut R, range: [usize; 2]) -> usize {
 /// Action intervals: durations drawn in whole frames, at least `min_gap` frames of background
 /// before, between and after, the free time split at sorted uniform cut points (rounded to frames,
 /// which keeps every gap ≥ `min_gap`); actions that do not fit are dropped.
-fn layout_actions<R: Rng + ?Sized>(
-    rng: &mut R,
-    cfg: &SynthConfig,
-    frames: usize,
-) -> Vec<[usize; 2]> {
+fn layout_actions<R: Rng + ?Sized>(rng: &mut R, cfg: &SynthConfig, frames: usize) -> Vec<[usize; 2]> {
     let fps = FPS as f64;
     let min_gap = (cfg.min_gap_s * fps).round() as usize;
     let wanted = uniform_count(rng, cfg.actions);
-    let mut lengths: Vec<usize> = (0..wanted)
-        .map(|_| (uniform(rng, cfg.action_s) * fps).round() as usize)
-        .collect();
-    while !lengths.is_empty()
-        && lengths.iter().sum::<usize>() + min_gap * (lengths.len() + 1) > frames
-    {
+    let mut lengths: Vec<usize> = (0..wanted).map(|_| (uniform(rng, cfg.action_s) * fps).round() as usize).collect();
+    while !lengths.is_empty() && lengths.iter().sum::<usize>() + min_gap * (lengths.len() + 1) > frames {
         lengths.pop();
     }
     let free = frames - lengths.iter().sum::<usize>() - min_gap * (lengths.len() + 1);
-    let mut cuts: Vec<f64> = (0..lengths.len())
-        .map(|_| rng.random_range(0.0..=free as f64))
-        .collect();
+    let mut cuts: Vec<f64> = (0..lengths.len()).map(|_| rng.random_range(0.0..=free as f64)).collect();
     cuts.sort_by(f64::total_cmp);
     let mut actions = Vec::with_capacity(lengths.len());
     let mut cursor = 0;
@@ -143,11 +124,7 @@ fn layout_actions<R: Rng + ?Sized>(
 
 /// Plans video `index` of `split` from its own random stream.
 pub fn plan_video(cfg: &SynthConfig, split: Split, index: usize) -> VideoPlan {
-    let mut rng = stream_rng(
-        cfg.dataset_seed(),
-        &format!("synth/plan/{}", split.subset()),
-        index as u64,
-    );
+    let mut rng = stream_rng(cfg.dataset_seed(), &format!("synth/plan/{}", split.subset()), index as u64);
     let fps = FPS as f64;
     let frames = (uniform(&mut rng, cfg.duration_s) * fps).round() as usize;
     let motion = Motion::of_index(index);
@@ -157,23 +134,14 @@ pub fn plan_video(cfg: &SynthConfig, split: Split, index: usize) -> VideoPlan {
     let theta = shortcut.then(|| motion.label() as f64 * PI / Motion::ALL.len() as f64);
     let background = Background::draw(&mut rng, scene.tex_amp, theta);
     let n_objects = uniform_count(&mut rng, scene.objects).max(1);
-    let looks: Vec<Look> = (0..n_objects)
-        .map(|_| Look::draw(&mut rng, scene.radius))
-        .collect();
+    let looks: Vec<Look> = (0..n_objects).map(|_| Look::draw(&mut rng, scene.radius)).collect();
     let amplitude = uniform(&mut rng, scene.amplitude);
     let period = uniform(&mut rng, scene.period);
     let mut tracks = Vec::with_capacity(n_objects);
-    let (actor, actor_wander) = actor_track(
-        &mut rng, cfg, &looks[0], motion, &actions, frames, amplitude, period,
-    );
+    let (actor, actor_wander) = actor_track(&mut rng, cfg, &looks[0], motion, &actions, frames, amplitude, period);
     tracks.push(actor);
     for look in &looks[1..] {
-        tracks.push(wander_track(
-            &mut rng,
-            look.radius,
-            cfg.distractor_sigma,
-            frames,
-        ));
+        tracks.push(wander_track(&mut rng, look.radius, cfg.distractor_sigma, frames));
     }
     VideoPlan {
         id: split.video_id(index),
@@ -239,20 +207,11 @@ fn actor_track<R: Rng + ?Sized>(
     let anchor_hi = SIZE as f64 - r0 - 0.5 - amplitude / 2.0;
     // Position and radius factor `u` seconds into an action.
     let in_action = |act: &ActiveAction, u: f64| -> ([f64; 2], f64) {
-        let gain = if cfg.ramp_s > 0.0 {
-            (u / cfg.ramp_s).min(1.0)
-        } else {
-            1.0
-        };
+        let gain = if cfg.ramp_s > 0.0 { (u / cfg.ramp_s).min(1.0) } else { 1.0 };
         let (disp, radius_factor) = action_offset(motion, u, amplitude, omega, act.draw, gain);
         let decay = (-u / tau).exp();
-        let pos = std::array::from_fn(|k| {
-            fold(
-                act.anchor[k] + disp[k] + act.start_offset[k] * decay,
-                wall_lo,
-                wall_hi,
-            )
-        });
+        let pos =
+            std::array::from_fn(|k| fold(act.anchor[k] + disp[k] + act.start_offset[k] * decay, wall_lo, wall_hi));
         (pos, radius_factor)
     };
 
@@ -277,13 +236,9 @@ fn actor_track<R: Rng + ?Sized>(
             offset_since = t;
         }
         let decay = (-((t - offset_since) as f64 / fps) / tau).exp();
-        let background = [
-            wander.pos[0] + offset[0] * decay,
-            wander.pos[1] + offset[1] * decay,
-        ];
+        let background = [wander.pos[0] + offset[0] * decay, wander.pos[1] + offset[1] * decay];
         if next_action < actions.len() && actions[next_action][0] == t {
-            let anchor =
-                std::array::from_fn(|k| background[k].clamp(anchor_lo, anchor_hi.max(anchor_lo)));
+            let anchor = std::array::from_fn(|k| background[k].clamp(anchor_lo, anchor_hi.max(anchor_lo)));
             active = Some(ActiveAction {
                 index: next_action,
                 start: t,
@@ -306,11 +261,7 @@ fn actor_track<R: Rng + ?Sized>(
 
 /// Renders the planned video's frames, u8 [frames, SIZE, SIZE, 3]; pixel noise has its own stream.
 pub fn render_video(cfg: &SynthConfig, plan: &VideoPlan) -> Vec<u8> {
-    let mut rng = stream_rng(
-        cfg.dataset_seed(),
-        &format!("synth/noise/{}", plan.split.subset()),
-        plan.index as u64,
-    );
+    let mut rng = stream_rng(cfg.dataset_seed(), &format!("synth/noise/{}", plan.split.subset()), plan.index as u64);
     let frame_bytes = SIZE * SIZE * 3;
     let mut out = vec![0u8; plan.frames * frame_bytes];
     for (t, frame) in out.chunks_exact_mut(frame_bytes).enumerate() {

@@ -81,11 +81,7 @@ fn create_dir(dir: &Path) -> Result<()> {
 
 /// Generates the benchmark described by `cfg` into `out`, ticking `progress` once per video and
 /// once per 100 clips.
-pub fn generate(
-    out: &Path,
-    cfg: &SynthConfig,
-    progress: &indicatif::ProgressBar,
-) -> Result<SynthSummary> {
+pub fn generate(out: &Path, cfg: &SynthConfig, progress: &indicatif::ProgressBar) -> Result<SynthSummary> {
     cfg.validate()?;
     let frames_dir = out.join("frames");
     let clips_dir = out.join("clips");
@@ -109,10 +105,7 @@ pub fn generate(
 
     let infos = write_clips(&clips_dir, cfg, progress)?;
 
-    let annotations = AnnotationFile {
-        version: SYNTH_FORMAT.into(),
-        database: videos.into_iter().collect(),
-    };
+    let annotations = AnnotationFile { version: SYNTH_FORMAT.into(), database: videos.into_iter().collect() };
     write_json(&out.join("annotations.json"), &annotations)?;
     let record = SynthRecord {
         format: SYNTH_FORMAT,
@@ -123,34 +116,18 @@ pub fn generate(
         config: cfg,
     };
     write_json(&out.join("synth.json"), &record)?;
-    Ok(SynthSummary {
-        out: out.to_path_buf(),
-        videos: 2 * cfg.videos_per_split,
-        actions,
-        clips: infos.len(),
-    })
+    Ok(SynthSummary { out: out.to_path_buf(), videos: 2 * cfg.videos_per_split, actions, clips: infos.len() })
 }
 
 /// Plans, renders and stores one video; returns its annotation entry.
-fn write_video(
-    frames_dir: &Path,
-    cfg: &SynthConfig,
-    split: Split,
-    index: usize,
-) -> Result<(String, AnnotatedVideo)> {
+fn write_video(frames_dir: &Path, cfg: &SynthConfig, split: Split, index: usize) -> Result<(String, AnnotatedVideo)> {
     let plan = plan_video(cfg, split, index);
     let pixels = render_video(cfg, &plan);
     let dest = frames_dir.join(&plan.id);
     let tmp = temp_sibling(&dest);
     fresh_dir(&tmp)?;
     npy::write_u8(&tmp.join(NPY_FILE), &[plan.frames, SIZE, SIZE, 3], &pixels)?;
-    let meta = VideoMeta {
-        format: FrameFormat::Npy,
-        fps: FPS as f64,
-        frames: plan.frames,
-        height: SIZE,
-        width: SIZE,
-    };
+    let meta = VideoMeta { format: FrameFormat::Npy, fps: FPS as f64, frames: plan.frames, height: SIZE, width: SIZE };
     write_meta(&tmp, &meta)?;
     replace_dir(&tmp, &dest)?;
     let label = plan.motion.name().to_string();
@@ -158,24 +135,13 @@ fn write_video(
         subset: split.subset().into(),
         duration: plan.duration(),
         resolution: format!("{SIZE}x{SIZE}"),
-        annotations: plan
-            .segments()
-            .into_iter()
-            .map(|segment| Annotation {
-                segment,
-                label: label.clone(),
-            })
-            .collect(),
+        annotations: plan.segments().into_iter().map(|segment| Annotation { segment, label: label.clone() }).collect(),
     };
     Ok((plan.id, entry))
 }
 
 /// Renders every clip (in parallel, into one array) and stores the array and the labels.
-fn write_clips(
-    clips_dir: &Path,
-    cfg: &SynthConfig,
-    progress: &indicatif::ProgressBar,
-) -> Result<Vec<ClipInfo>> {
+fn write_clips(clips_dir: &Path, cfg: &SynthConfig, progress: &indicatif::ProgressBar) -> Result<Vec<ClipInfo>> {
     let bytes = clip_bytes(cfg);
     let mut pixels = vec![0u8; cfg.clips * bytes];
     let infos: Vec<ClipInfo> = pixels
@@ -193,11 +159,7 @@ fn write_clips(
     let tmp = temp_sibling(&array);
     npy::write_u8(&tmp, &[cfg.clips, cfg.clip_frames, SIZE, SIZE, 3], &pixels)?;
     fs::rename(&tmp, &array).map_err(|e| Error::io(&array, e))?;
-    let labels = ClipLabels {
-        classes: class_names(),
-        frames_per_clip: cfg.clip_frames,
-        clips: &infos,
-    };
+    let labels = ClipLabels { classes: class_names(), frames_per_clip: cfg.clip_frames, clips: &infos };
     write_json(&clips_dir.join("labels.json"), &labels)?;
     Ok(infos)
 }

@@ -80,7 +80,11 @@ fn sampled_frames_are_the_indexed_frames_for_short_and_long_videos() {
         let idx = frame_indices(frames, 16, SYNTH).unwrap();
         let frame_bytes = 32 * 32 * 3;
         for (slot, &t) in idx.iter().enumerate() {
-            assert_eq!(&out[slot * frame_bytes..(slot + 1) * frame_bytes], &pattern_frame(t, 32, 32)[..], "slot {slot}");
+            assert_eq!(
+                &out[slot * frame_bytes..(slot + 1) * frame_bytes],
+                &pattern_frame(t, 32, 32)[..],
+                "slot {slot}"
+            );
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod frames;
 pub mod labels;
 pub mod npy;
+pub mod prepare;
 pub mod resize;
 pub mod sampler;
 pub mod stream_rng;

@@ -236,7 +236,9 @@ fn actor_track<R: Rng + ?Sized>(
             offset_since = t;
         }
         let decay = (-((t - offset_since) as f64 / fps) / tau).exp();
-        let background = [wander.pos[0] + offset[0] * decay, wander.pos[1] + offset[1] * decay];
+        // Reflected like action positions: the decaying offset is relative to where the action
+        // ended, while the wander path has moved on, so their sum can overshoot the walls.
+        let background: [f64; 2] = std::array::from_fn(|k| fold(wander.pos[k] + offset[k] * decay, wall_lo, wall_hi));
         if next_action < actions.len() && actions[next_action][0] == t {
             let anchor = std::array::from_fn(|k| background[k].clamp(anchor_lo, anchor_hi.max(anchor_lo)));
             active = Some(ActiveAction {

@@ -12,15 +12,28 @@ pub enum Error {
     // ---- memory -------------------------------------------------------------------------------
     /// An allocation would exceed the pool's budget. Never a panic, never a driver OOM.
     #[error("out of memory budget on {device}: requested {requested} B with {in_use} B in use, budget {budget} B")]
-    OutOfBudget { device: String, requested: usize, in_use: usize, budget: usize },
+    OutOfBudget {
+        device: String,
+        requested: usize,
+        in_use: usize,
+        budget: usize,
+    },
 
     // ---- shapes, dtypes, devices ---------------------------------------------------------------
     #[error("{op}: shape mismatch: {msg}")]
     Shape { op: &'static str, msg: String },
     #[error("{op}: dtype {got} not supported (expected {expected})")]
-    DType { op: &'static str, got: String, expected: String },
+    DType {
+        op: &'static str,
+        got: String,
+        expected: String,
+    },
     #[error("{op}: tensors on different devices ({a} vs {b})")]
-    DeviceMismatch { op: &'static str, a: String, b: String },
+    DeviceMismatch {
+        op: &'static str,
+        a: String,
+        b: String,
+    },
     #[error("{op}: invalid argument: {msg}")]
     InvalidArgument { op: &'static str, msg: String },
 
@@ -30,10 +43,17 @@ pub enum Error {
 
     // ---- user input: files, JSON, data -----------------------------------------------------------
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Malformed structured input; `location` is a JSON path such as `database.v1.annotations[3].segment`.
     #[error("{path}: at {location}: {msg}")]
-    Parse { path: PathBuf, location: String, msg: String },
+    Parse {
+        path: PathBuf,
+        location: String,
+        msg: String,
+    },
     /// Bad data that is not a parse error (a video with no frames, a missing tensor, ...).
     #[error("{what}: {msg}")]
     Data { what: String, msg: String },
@@ -51,15 +71,27 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
     pub fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::InvalidArgument { op, msg: msg.into() }
+        Error::InvalidArgument {
+            op,
+            msg: msg.into(),
+        }
     }
     pub fn shape(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Shape { op, msg: msg.into() }
+        Error::Shape {
+            op,
+            msg: msg.into(),
+        }
     }
     pub fn data(what: impl Into<String>, msg: impl Into<String>) -> Self {
-        Error::Data { what: what.into(), msg: msg.into() }
+        Error::Data {
+            what: what.into(),
+            msg: msg.into(),
+        }
     }
 }

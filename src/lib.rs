@@ -3,7 +3,10 @@
 
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod fidelity;
+pub mod jsonio;
 pub mod nn;
+pub mod post;
 
 pub use error::{Error, Result};

@@ -19,12 +19,15 @@ enum Command {
     Synth(cli::synth::Args),
     /// Decode videos with ffmpeg into the frame store at a chosen fps and short side.
     Prepare(cli::prepare::Args),
+    /// ActivityNet detection mAP of a result file at tIoU thresholds.
+    Eval(cli::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Synth(args) => cli::synth::run(args),
         Command::Prepare(args) => cli::prepare::run(args),
+        Command::Eval(args) => cli::eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

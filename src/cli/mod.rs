@@ -1,6 +1,7 @@
-//! Subcommands of the `lofi` binary: clap `Args` plus a `run` that calls the library, shows
-//! progress and prints a summary. Errors go back to `main` as `anyhow` errors.
+//! The `lofi` subcommands, one file each. This is the binary's side of the crate: it parses flags,
+//! calls the library, prints and chooses the exit status (the library never prints or exits).
 
+pub mod eval;
 pub mod prepare;
 pub mod synth;
 

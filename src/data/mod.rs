@@ -4,6 +4,7 @@
 //!
 //! Nothing here touches a device: frames leave as u8 plus the encoder preset's normalisation.
 
+pub mod annotations;
 pub mod atomic;
 pub mod frames;
 pub mod labels;

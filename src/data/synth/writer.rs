@@ -28,7 +28,33 @@ pub const SYNTH_FORMAT: &str = "lofi-synth-1";
 #[derive(serde::Serialize)]
 struct AnnotationFile {
     version: String,
+    taxonomy: Vec<TaxonomyNode>,
     database: BTreeMap<String, AnnotatedVideo>,
+}
+
+/// ActivityNet's taxonomy entry. Listing the classes as leaves fixes their order (class id =
+/// label index), which a reader would otherwise take from the sorted label names.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaxonomyNode {
+    node_id: usize,
+    node_name: String,
+    parent_id: Option<usize>,
+    parent_name: Option<String>,
+}
+
+fn taxonomy() -> Vec<TaxonomyNode> {
+    let root = "synthetic motion";
+    let mut nodes = vec![TaxonomyNode { node_id: 0, node_name: root.into(), parent_id: None, parent_name: None }];
+    for m in Motion::ALL {
+        nodes.push(TaxonomyNode {
+            node_id: m.label() + 1,
+            node_name: m.name().into(),
+            parent_id: Some(0),
+            parent_name: Some(root.into()),
+        });
+    }
+    nodes
 }
 
 #[derive(serde::Serialize)]
@@ -105,7 +131,8 @@ pub fn generate(out: &Path, cfg: &SynthConfig, progress: &indicatif::ProgressBar
 
     let infos = write_clips(&clips_dir, cfg, progress)?;
 
-    let annotations = AnnotationFile { version: SYNTH_FORMAT.into(), database: videos.into_iter().collect() };
+    let annotations =
+        AnnotationFile { version: SYNTH_FORMAT.into(), taxonomy: taxonomy(), database: videos.into_iter().collect() };
     write_json(&out.join("annotations.json"), &annotations)?;
     let record = SynthRecord {
         format: SYNTH_FORMAT,

@@ -8,6 +8,7 @@ pub mod annotations;
 pub mod atomic;
 pub mod frames;
 pub mod labels;
+pub mod loader;
 pub mod npy;
 pub mod prepare;
 pub mod resize;

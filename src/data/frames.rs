@@ -159,7 +159,12 @@ struct NpyStore {
 impl NpyStore {
     fn open(id: &str, dir: PathBuf, meta: VideoMeta) -> Result<Self> {
         let path = dir.join(NPY_FILE);
-        let header = npy::read_header(&path).map_err(|e| video_error(id, &path, e))?;
+        // The video error names the file already; keep only what went wrong.
+        let header = npy::read_header(&path).map_err(|e| match e {
+            Error::Parse { msg, .. } => video_error(id, &path, msg),
+            Error::Io { source, .. } => video_error(id, &path, source),
+            other => video_error(id, &path, other),
+        })?;
         let expected = [meta.frames, meta.height, meta.width, 3];
         if header.shape != expected {
             return Err(video_error(

@@ -106,8 +106,8 @@ pub fn find_videos(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 /// writes the report. Only setup problems (no ffmpeg, unreadable folders) are errors.
 pub fn prepare(opts: &PrepareOptions, progress: &indicatif::ProgressBar) -> Result<PrepareReport> {
     opts.validate()?;
-    check_ffmpeg(&opts.ffmpeg)?;
     let videos = find_videos(&opts.videos)?;
+    check_ffmpeg(&opts.ffmpeg)?;
     fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
     progress.set_length(videos.len() as u64);
 

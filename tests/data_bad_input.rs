@@ -150,7 +150,7 @@ fn loader_reports_a_bad_frame_or_skips_the_video() {
     let dataset = Arc::new(Dataset::open(dir.path(), videos.clone(), false).unwrap());
     let results: Vec<_> = Loader::start(dataset, loader_options(false)).unwrap().collect();
     assert_eq!(results.len(), 1, "the epoch stops at the bad batch");
-    let err = results[0].as_ref().err().expect("bad frame accepted").to_string();
+    let err = results[0].as_ref().expect_err("bad frame accepted").to_string();
     assert_names(&err, &["broken", "img_00007.jpg"]);
 
     let dataset = Arc::new(Dataset::open(dir.path(), videos, true).unwrap());

@@ -90,7 +90,9 @@ pub fn open_video(root: &Path, id: &str) -> Result<Box<dyn FrameStore>> {
     if meta.frames == 0 {
         return Err(video_error(id, &meta_path, "video has zero frames"));
     }
-    if meta.height == 0 || meta.width == 0 || !(meta.fps > 0.0 && meta.fps.is_finite()) {
+    // 65535 is the JPEG limit; it also keeps H·W·3 and frame offsets far from overflow.
+    let size_ok = (1..=65535).contains(&meta.height) && (1..=65535).contains(&meta.width);
+    if !(size_ok && meta.fps > 0.0 && meta.fps.is_finite()) {
         return Err(video_error(
             id,
             &meta_path,

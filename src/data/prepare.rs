@@ -287,6 +287,9 @@ fn write_ppm_stream(mut reader: impl BufRead, path: &Path) -> std::result::Resul
         else {
             return Err("unsupported PPM header (need 8-bit P6)".into());
         };
+        if width == 0 || height == 0 || width > 65535 || height > 65535 {
+            return Err(format!("ffmpeg produced a {width}x{height} frame"));
+        }
         if writer.is_none() {
             writer = Some(FrameWriter::create(path, &[height, width, 3]).map_err(|e| e.to_string())?);
         }

@@ -98,6 +98,22 @@ fn batch_content_is_the_sampled_video_and_its_labels() {
 }
 
 #[test]
+fn workers_stay_within_the_prefetch_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = synth_dataset(dir.path(), 12);
+    let mut loader = Loader::start(Arc::clone(&dataset), options(4, 2, 0)).unwrap();
+    assert_eq!(loader.batches(), 4);
+    // Give the 4 workers ample time: only 2 batches may be claimed ahead of the consumer.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(loader.queued(), 2);
+    assert!(loader.next().unwrap().is_ok());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(loader.queued(), 2);
+    assert_eq!(loader.by_ref().count(), 3);
+    assert_eq!(loader.queued(), 0);
+}
+
+#[test]
 fn dropping_the_loader_early_stops_its_workers() {
     let dir = tempfile::tempdir().unwrap();
     let dataset = synth_dataset(dir.path(), 9);

@@ -196,6 +196,13 @@ impl Loader {
         self.shared.batches.len()
     }
 
+    /// Batches claimed by workers but not yet handed out (built or being built); never more than
+    /// `prefetch`, which is what bounds the loader's memory.
+    pub fn queued(&self) -> usize {
+        let state = self.shared.lock();
+        state.next_claim - state.delivered.min(state.next_claim)
+    }
+
     /// Every video left out so far (when opening the dataset and while sampling), sorted by id.
     pub fn skipped(&self) -> Vec<SkippedVideo> {
         let mut all = self.shared.dataset.skipped().to_vec();

@@ -27,7 +27,8 @@ fn children_do_not_depend_on_consumption_or_threads() {
     let serial: Vec<Vec<u64>> = (0..64).map(|i| draw(parent.child(i), 4)).collect();
     for threads in [1, 2, 4] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let parallel: Vec<Vec<u64>> = pool.install(|| (0..64u64).into_par_iter().map(|i| draw(parent.child(i), 4)).collect());
+        let parallel: Vec<Vec<u64>> =
+            pool.install(|| (0..64u64).into_par_iter().map(|i| draw(parent.child(i), 4)).collect());
         assert_eq!(serial, parallel, "{threads} threads");
     }
 }

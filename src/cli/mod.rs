@@ -2,3 +2,17 @@
 //! calls the library, prints and chooses the exit status (the library never prints or exits).
 
 pub mod eval;
+pub mod prepare;
+pub mod synth;
+
+/// A progress bar on stderr (hidden when stderr is not a terminal, as in tests and CI logs).
+pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed_precise} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}

@@ -24,6 +24,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    lofi::memory::host::keep_freed_memory_for_reuse();
     let result = match Cli::parse().command {
         Command::Synth(args) => cli::synth::run(args),
         Command::Prepare(args) => cli::prepare::run(args),

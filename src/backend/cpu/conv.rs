@@ -142,98 +142,99 @@ fn from_stage<T: Float>(g: &ConvGeom, stage: &[T], nchw: &mut [T], n0: usize, nc
     });
 }
 
+/// One unit of work: images n0..n0+nc (cols = nc·P columns) of group `grp`.
+#[derive(Clone, Copy)]
+struct Unit {
+    n0: usize,
+    nc: usize,
+    cols: usize,
+    grp: usize,
+}
+
+/// Runs `f` for every (image chunk, group) in a fixed order with the two workspace halves
+/// (`col`, `stage`).
+fn for_each_unit<T: Float>(g: &ConvGeom, ws: &Tensor, mut f: impl FnMut(Unit, &mut [T], &mut [T])) -> Result<()> {
+    let mut wsv = ws.cpu_mut::<T>()?;
+    check_ws(g, &wsv)?;
+    let (col, stage) = wsv.split_at_mut(g.col_rows() * g.chunk * g.out_pixels());
+    for n0 in (0..g.n).step_by(g.chunk) {
+        let nc = g.chunk.min(g.n - n0);
+        for grp in 0..g.groups {
+            f(Unit { n0, nc, cols: nc * g.out_pixels(), grp }, col, stage);
+        }
+    }
+    Ok(())
+}
+
 pub fn conv2d_fwd<T: Float>(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor) -> Result<()> {
     let xv = x.cpu::<T>()?;
     let wv = w.cpu::<T>()?;
     let mut yv = y.cpu_mut::<T>()?;
-    let mut wsv = ws.cpu_mut::<T>()?;
-    check_ws(g, &wsv)?;
     let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
-    let (col, stage) = wsv.split_at_mut(rows * g.chunk * g.out_pixels());
-    for n0 in (0..g.n).step_by(g.chunk) {
-        let nc = g.chunk.min(g.n - n0);
-        let cols = nc * g.out_pixels();
-        for grp in 0..g.groups {
-            im2col(g, &xv, col, n0, nc, grp);
-            // SAFETY: w rows grp·cg.. hold cg×rows weights; col holds rows×cols; stage cg×cols —
-            // all within their slices (workspace size checked above), stage disjoint from both.
-            unsafe {
-                gemm_strided(
-                    cg,
-                    cols,
-                    rows,
-                    Mat { ptr: stage.as_mut_ptr(), rs: cols as isize, cs: 1 },
-                    Mat { ptr: wv.as_ptr().add(grp * cg * rows), rs: rows as isize, cs: 1 },
-                    Mat { ptr: col.as_ptr(), rs: cols as isize, cs: 1 },
-                    false,
-                );
-            }
-            from_stage(g, stage, &mut yv, n0, nc, grp);
+    for_each_unit::<T>(g, ws, |u, col, stage| {
+        im2col(g, &xv, col, u.n0, u.nc, u.grp);
+        // stage[cg×cols] = W_g[cg×rows] · col[rows×cols]
+        // SAFETY: w rows grp·cg.. hold cg×rows weights; col holds rows×cols; stage cg×cols — all
+        // within their slices (workspace size checked), stage disjoint from both.
+        unsafe {
+            gemm_strided(
+                cg,
+                u.cols,
+                rows,
+                Mat { ptr: stage.as_mut_ptr(), rs: u.cols as isize, cs: 1 },
+                Mat { ptr: wv.as_ptr().add(u.grp * cg * rows), rs: rows as isize, cs: 1 },
+                Mat { ptr: col.as_ptr(), rs: u.cols as isize, cs: 1 },
+                false,
+            );
         }
-    }
-    Ok(())
+        from_stage(g, stage, &mut yv, u.n0, u.nc, u.grp);
+    })
 }
 
 pub fn conv2d_bwd_data<T: Float>(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &Tensor) -> Result<()> {
     let dyv = dy.cpu::<T>()?;
     let wv = w.cpu::<T>()?;
     let mut dxv = dx.cpu_mut::<T>()?;
-    let mut wsv = ws.cpu_mut::<T>()?;
-    check_ws(g, &wsv)?;
     let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
-    let (col, stage) = wsv.split_at_mut(rows * g.chunk * g.out_pixels());
-    for n0 in (0..g.n).step_by(g.chunk) {
-        let nc = g.chunk.min(g.n - n0);
-        let cols = nc * g.out_pixels();
-        for grp in 0..g.groups {
-            to_stage(g, &dyv, stage, n0, nc, grp);
-            // dcol[rows×cols] = W_gᵀ[rows×cg] · stage[cg×cols]
-            // SAFETY: as in the forward; W_gᵀ is read through swapped strides.
-            unsafe {
-                gemm_strided(
-                    rows,
-                    cols,
-                    cg,
-                    Mat { ptr: col.as_mut_ptr(), rs: cols as isize, cs: 1 },
-                    Mat { ptr: wv.as_ptr().add(grp * cg * rows), rs: 1, cs: rows as isize },
-                    Mat { ptr: stage.as_ptr(), rs: cols as isize, cs: 1 },
-                    false,
-                );
-            }
-            col2im(g, col, &mut dxv, n0, nc, grp);
+    for_each_unit::<T>(g, ws, |u, col, stage| {
+        to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
+        // dcol[rows×cols] = W_gᵀ[rows×cg] · stage[cg×cols]
+        // SAFETY: as in the forward; W_gᵀ is read through swapped strides.
+        unsafe {
+            gemm_strided(
+                rows,
+                u.cols,
+                cg,
+                Mat { ptr: col.as_mut_ptr(), rs: u.cols as isize, cs: 1 },
+                Mat { ptr: wv.as_ptr().add(u.grp * cg * rows), rs: 1, cs: rows as isize },
+                Mat { ptr: stage.as_ptr(), rs: u.cols as isize, cs: 1 },
+                false,
+            );
         }
-    }
-    Ok(())
+        col2im(g, col, &mut dxv, u.n0, u.nc, u.grp);
+    })
 }
 
 pub fn conv2d_bwd_weight<T: Float>(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws: &Tensor) -> Result<()> {
     let xv = x.cpu::<T>()?;
     let dyv = dy.cpu::<T>()?;
     let mut dwv = dw.cpu_mut::<T>()?;
-    let mut wsv = ws.cpu_mut::<T>()?;
-    check_ws(g, &wsv)?;
     let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
-    let (col, stage) = wsv.split_at_mut(rows * g.chunk * g.out_pixels());
-    for n0 in (0..g.n).step_by(g.chunk) {
-        let nc = g.chunk.min(g.n - n0);
-        let cols = nc * g.out_pixels();
-        for grp in 0..g.groups {
-            im2col(g, &xv, col, n0, nc, grp);
-            to_stage(g, &dyv, stage, n0, nc, grp);
-            // dW_g[cg×rows] (+)= stage[cg×cols] · colᵀ[cols×rows]
-            // SAFETY: dw rows grp·cg.. hold cg×rows elements; colᵀ is read through swapped strides.
-            unsafe {
-                gemm_strided(
-                    cg,
-                    rows,
-                    cols,
-                    Mat { ptr: dwv.as_mut_ptr().add(grp * cg * rows), rs: rows as isize, cs: 1 },
-                    Mat { ptr: stage.as_ptr(), rs: cols as isize, cs: 1 },
-                    Mat { ptr: col.as_ptr(), rs: 1, cs: cols as isize },
-                    n0 > 0,
-                );
-            }
+    for_each_unit::<T>(g, ws, |u, col, stage| {
+        im2col(g, &xv, col, u.n0, u.nc, u.grp);
+        to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
+        // dW_g[cg×rows] (+)= stage[cg×cols] · colᵀ[cols×rows]; chunks accumulate in order
+        // SAFETY: dw rows grp·cg.. hold cg×rows elements; colᵀ is read through swapped strides.
+        unsafe {
+            gemm_strided(
+                cg,
+                rows,
+                u.cols,
+                Mat { ptr: dwv.as_mut_ptr().add(u.grp * cg * rows), rs: rows as isize, cs: 1 },
+                Mat { ptr: stage.as_ptr(), rs: u.cols as isize, cs: 1 },
+                Mat { ptr: col.as_ptr(), rs: 1, cs: u.cols as isize },
+                u.n0 > 0,
+            );
         }
-    }
-    Ok(())
+    })
 }

@@ -1,1 +1,19 @@
-fn main() {}
+//! The `lofi` binary: parse the command line, dispatch to `cli/`, map the outcome to an exit code
+//! (0 success, 1 failure, 2 usage error from clap, 3 skipped: no CUDA device).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
+}

@@ -208,8 +208,8 @@ fn compile(
         .ok_or_else(|| format!("{}: no .version line", ptx.display()))?;
     if isa > max_isa {
         return Err(format!(
-            "{} has PTX ISA {}.{}, newer than CUDA_MAX_PTX_ISA {}.{}: a CUDA 13.0 driver would reject it. \
-             Use nvcc 13.0 (DESIGN.md §6) or raise CUDA_MAX_PTX_ISA for a newer driver.",
+            "{} has PTX ISA {}.{}, newer than CUDA_MAX_PTX_ISA {}.{}, the newest the target driver accepts \
+             (9.0 for CUDA 13.0): use an older nvcc (13.0, DESIGN.md §6) or raise CUDA_MAX_PTX_ISA for a newer driver.",
             src.display(),
             isa.0,
             isa.1,

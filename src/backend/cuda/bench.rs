@@ -64,6 +64,7 @@ impl Timer {
             times.push(start.elapsed_ms(&end).map_err(cuda_err)? as f64);
         }
         times.sort_by(f64::total_cmp);
+        // Non-empty: `repeats` is at least 1 (see `new`).
         Ok(Timing { median_ms: times[times.len() / 2], min_ms: times[0], repeats: times.len() })
     }
 }

@@ -10,7 +10,9 @@
 //! `.version` exceeds `CUDA_MAX_PTX_ISA` (default 9.0) is a build error, not a load failure on the GPU
 //! machine. `LOFI_REQUIRE_NVCC=1` (set by CI) turns a missing nvcc into a build error.
 //!
-//! Without nvcc this does a directory listing and a few small writes: it stays fast.
+//! Without nvcc this does a directory listing and a few small writes: it stays fast. It reruns when
+//! a kernel file or NVCC, CUDA_HOME, CUDA_MAX_PTX_ISA, LOFI_REQUIRE_NVCC change; not on PATH, which
+//! changes too often to track (set NVCC to pick up a newly installed nvcc).
 
 use std::env;
 use std::fmt::Write as _;

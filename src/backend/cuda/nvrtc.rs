@@ -4,8 +4,9 @@
 //!
 //! NVRTC has no system headers, and cuda_bf16.h / cuda_fp16.h are not built in, so it needs
 //! `--include-path` to a CUDA include directory. `cuda_include_dir` looks in CUDA_HOME/CUDA_PATH,
-//! then next to every LD_LIBRARY_PATH entry (the pip layout puts `nvidia/cu13/include` beside the
-//! `lib` that must be on LD_LIBRARY_PATH for libnvrtc anyway), then the usual system places.
+//! then beside the libnvrtc this process loaded (both a toolkit and the pip wheels keep `include/`
+//! next to `lib/`, e.g. site-packages/nvidia/cu13/{lib,include}), then next to every
+//! LD_LIBRARY_PATH entry, then the usual system places.
 
 use std::ffi::{c_int, CString};
 use std::path::PathBuf;
@@ -27,6 +28,11 @@ pub fn cuda_include_dir() -> Option<PathBuf> {
             candidates.push(PathBuf::from(home).join("include"));
         }
     }
+    if let Some(lib_dir) = loaded_nvrtc_dir() {
+        if let Some(parent) = lib_dir.parent() {
+            candidates.push(parent.join("include"));
+        }
+    }
     if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
         for lib in std::env::split_paths(&paths) {
             if let Some(parent) = lib.parent() {
@@ -39,6 +45,21 @@ pub fn cuda_include_dir() -> Option<PathBuf> {
     candidates.extend(versioned_cuda_dirs().into_iter().map(|d| d.join("include")));
     candidates.push(PathBuf::from("/usr/include"));
     candidates.into_iter().find(|d| d.join(PROBE_HEADER).is_file())
+}
+
+/// The directory of the libnvrtc the dynamic loader picks, read from /proc/self/maps once the
+/// library is loaded (Linux; None elsewhere or without libnvrtc).
+fn loaded_nvrtc_dir() -> Option<PathBuf> {
+    if !nvrtc_present() {
+        return None;
+    }
+    // Any call through cudarc keeps the library loaded for the life of the process.
+    super::libs::nvrtc_version()?;
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .find(|p| p.contains("/libnvrtc.so") || p.contains("/libnvrtc64"))
+        .and_then(|p| PathBuf::from(p).parent().map(PathBuf::from))
 }
 
 /// `/usr/local/cuda-*` directories, newest name first.

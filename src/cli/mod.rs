@@ -26,18 +26,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Devices, memory budgets, fixed CUDA overhead, CUDA library versions, how kernels are embedded
-    Info(info::Args),
-    /// Every CUDA kernel against its CPU twin on fresh random inputs (exit 3: no CUDA device)
-    Selftest(selftest::Args),
-    /// Check, then time the CUDA kernels (GB/s vs a device copy) and cuBLAS GEMMs (TFLOP/s)
-    Bench(bench::Args),
     /// Make the synthetic untrimmed-video benchmark (ActivityNet-format JSON + frames + clips)
     Synth(synth::Args),
     /// Decode videos with ffmpeg into the frame store at a chosen fps and short side
     Prepare(prepare::Args),
     /// ActivityNet detection mAP of a result file at tIoU thresholds
     Eval(eval::EvalArgs),
+    /// Devices, memory budgets, fixed CUDA overhead, CUDA library versions, how kernels are embedded
+    Info(info::Args),
+    /// Every CUDA kernel against its CPU twin on fresh random inputs (exit 3: no CUDA device)
+    Selftest(selftest::Args),
+    /// Check, then time the CUDA kernels (GB/s vs a device copy) and cuBLAS GEMMs (TFLOP/s)
+    Bench(bench::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

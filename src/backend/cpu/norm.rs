@@ -6,16 +6,9 @@ use rayon::prelude::*;
 use crate::tensor::{Float, Tensor};
 use crate::Result;
 
-/// Calls `f(channel, values of that channel in (n, hw) order)` — collects the strided planes.
-fn channel_sum<T: Float>(x: &[T], n: usize, c: usize, hw: usize, ch: usize, f: impl Fn(usize, T) -> f64) -> f64 {
-    let mut acc = 0.0;
-    for i in 0..n {
-        let base = (i * c + ch) * hw;
-        for (k, &v) in x[base..base + hw].iter().enumerate() {
-            acc += f(base + k, v);
-        }
-    }
-    acc
+/// The planes of channel `ch` in a [n, c, hw] buffer, in batch order.
+fn planes<T>(x: &[T], n: usize, c: usize, hw: usize, ch: usize) -> impl Iterator<Item = &[T]> {
+    (0..n).map(move |i| &x[(i * c + ch) * hw..][..hw])
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -36,8 +29,9 @@ pub fn bn_fwd_train<T: Float>(
     let stats: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            let mu = channel_sum(&xv, n, c, hw, ch, |_, v| v.as_f64()) / m;
-            let var = channel_sum(&xv, n, c, hw, ch, |_, v| (v.as_f64() - mu).powi(2)) / m;
+            let mu = planes(&xv, n, c, hw, ch).flat_map(|p| p.iter()).map(|v| v.as_f64()).sum::<f64>() / m;
+            let var =
+                planes(&xv, n, c, hw, ch).flat_map(|p| p.iter()).map(|v| (v.as_f64() - mu).powi(2)).sum::<f64>() / m;
             (mu, var)
         })
         .collect();
@@ -127,8 +121,13 @@ fn bn_bwd<T: Float>(
         .map(|ch| {
             let (mu, s2) = stats[ch];
             let inv = 1.0 / (s2 + eps).sqrt();
-            let sdy = channel_sum(&dyv, n, c, hw, ch, |_, g| g.as_f64());
-            let sdyx = channel_sum(&dyv, n, c, hw, ch, |i, g| g.as_f64() * (xv[i].as_f64() - mu) * inv);
+            let sdy = planes(&dyv, n, c, hw, ch).flat_map(|p| p.iter()).map(|g| g.as_f64()).sum::<f64>();
+            let sdyx = planes(&dyv, n, c, hw, ch)
+                .zip(planes(&xv, n, c, hw, ch))
+                .flat_map(|(g, x)| g.iter().zip(x))
+                .map(|(g, x)| g.as_f64() * (x.as_f64() - mu))
+                .sum::<f64>()
+                * inv;
             (sdy, sdyx)
         })
         .collect();

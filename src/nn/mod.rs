@@ -1,6 +1,7 @@
-//! Models: parameters, the module builder, basic layers and the TSM-ResNet encoder.
+//! Models: parameters, the module builder, basic layers, the TSM-ResNet encoder and the G-TAD head.
 
 pub mod builder;
+pub mod gtad;
 pub mod layers;
 pub mod normalization;
 pub mod param;

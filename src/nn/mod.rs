@@ -6,6 +6,7 @@ pub mod layers;
 pub mod normalization;
 pub mod param;
 pub mod resnet_tsm;
+pub mod weights;
 
 pub use builder::{Builder, Init};
 pub use layers::{BatchNorm2d, Conv1d, Conv2d, Linear, Module};

@@ -1,6 +1,7 @@
 //! Models: parameters, the module builder, basic layers, the TSM-ResNet encoder and the G-TAD head.
 
 pub mod builder;
+pub mod classifier;
 pub mod gtad;
 pub mod layers;
 pub mod normalization;

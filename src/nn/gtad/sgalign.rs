@@ -58,13 +58,18 @@ impl SgAlign {
             return Err(Error::Config { flag: "sgalign".into(), msg: format!("bins must be positive: {self:?}") });
         }
         let rois = anchor_tensor(b, l, g.tensor())?;
-        let inner = align::align1d(g, &rois, self.inner_bins)?;
         let idx = graph::knn(g.tensor(), self.k)?;
-        let ctx = shape::mean_axis(&graph::graph_feature(g, &idx, GraphStyle::Neighbours)?, 3)?;
-        let context = align::align1d(&ctx, &rois, self.context_bins)?;
         let bins = self.inner_bins + self.context_bins;
+        // Scoped so the two aligned features are freed once concatenated: at L = 100 each full-size
+        // intermediate here is ~350 MiB per sample (docs/memory.md).
+        let feat = {
+            let inner = align::align1d(g, &rois, self.inner_bins)?;
+            let ctx = shape::mean_axis(&graph::graph_feature(g, &idx, GraphStyle::Neighbours)?, 3)?;
+            let context = align::align1d(&ctx, &rois, self.context_bins)?;
+            shape::concat(&[&inner, &context], 2)?
+        };
         // (B·L·D, C, bins) → (B, L_s, D, C·bins) → (B, C·bins, D, L_s)
-        let feat = shape::reshape(&shape::concat(&[&inner, &context], 2)?, [b, l, l, c * bins])?;
+        let feat = shape::reshape(&feat, [b, l, l, c * bins])?;
         Ok((shape::permute(&feat, &[0, 3, 2, 1])?, idx))
     }
 }

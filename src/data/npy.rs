@@ -1,0 +1,137 @@
+//! u8 `.npy` arrays, the frame store's dense format: header handling through `npyz`, raw C-order
+//! bytes after it so a reader can seek straight to frame i.
+//!
+//! Only `|u1` C-order arrays are accepted; anything else is an error naming the file.
+
+use crate::error::{Error, Result};
+use npyz::WriterBuilder;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Shape and data offset of a u8 C-order `.npy` file, checked against the file's length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpyU8 {
+    pub shape: Vec<usize>,
+    pub data_offset: u64,
+}
+
+fn npy_error(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Parse { path: path.to_path_buf(), location: "npy header".into(), msg: msg.into() }
+}
+
+/// Reads and validates the header of the u8 array at `path`.
+pub fn read_header(path: &Path) -> Result<NpyU8> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let header = npyz::NpyHeader::from_reader(&mut file).map_err(|e| npy_error(path, e.to_string()))?;
+    let data_offset = file.stream_position().map_err(|e| Error::io(path, e))?;
+    let descr = header.dtype().descr();
+    if descr != "'|u1'" {
+        return Err(npy_error(path, format!("dtype {descr}, expected |u1 (uint8)")));
+    }
+    if header.order() != npyz::Order::C {
+        return Err(npy_error(path, "Fortran order; expected C order"));
+    }
+    let mut shape = Vec::with_capacity(header.shape().len());
+    let mut elements: u64 = 1;
+    for &dim in header.shape() {
+        elements = elements
+            .checked_mul(dim)
+            .ok_or_else(|| npy_error(path, format!("shape {:?} overflows", header.shape())))?;
+        shape.push(usize::try_from(dim).map_err(|_| npy_error(path, format!("dimension {dim} too large")))?);
+    }
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len < data_offset.saturating_add(elements) {
+        return Err(npy_error(
+            path,
+            format!("truncated: shape {shape:?} needs {elements} data bytes, file has {}", len - data_offset),
+        ));
+    }
+    Ok(NpyU8 { shape, data_offset })
+}
+
+fn header_bytes(shape: &[usize]) -> std::io::Result<Vec<u8>> {
+    let dtype = npyz::DType::new_scalar(
+        "|u1".parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?,
+    );
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut out = Vec::new();
+    npyz::WriteOptions::new_header_only().dtype(dtype).shape(&shape).writer(&mut out).write_header_only()?;
+    Ok(out)
+}
+
+/// Writes a whole u8 array with the given shape (C order) to `path`. Not atomic by itself: callers
+/// write into a temporary folder or name and rename.
+pub fn write_u8(path: &Path, shape: &[usize], data: &[u8]) -> Result<()> {
+    let expected: usize = shape.iter().product();
+    if expected != data.len() {
+        return Err(Error::shape("npy::write_u8", format!("shape {shape:?} but {} bytes", data.len())));
+    }
+    let header = header_bytes(shape).map_err(|e| Error::io(path, e))?;
+    let mut file = File::create(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(&header).and_then(|_| file.write_all(data)).map_err(|e| Error::io(path, e))
+}
+
+/// Streams frames of a fixed shape [H, W, C] into a `.npy` array [T, H, W, C] whose T is known only
+/// at the end (a decoder's output): a header for T = 0 holds the place and is rewritten by `finish`.
+pub struct FrameWriter {
+    path: PathBuf,
+    file: std::io::BufWriter<File>,
+    frame_shape: Vec<usize>,
+    header_len: usize,
+    frames: usize,
+}
+
+impl FrameWriter {
+    pub fn create(path: &Path, frame_shape: &[usize]) -> Result<Self> {
+        let mut shape = vec![0];
+        shape.extend_from_slice(frame_shape);
+        let header = header_bytes(&shape).map_err(|e| Error::io(path, e))?;
+        let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path, e))?);
+        file.write_all(&header).map_err(|e| Error::io(path, e))?;
+        Ok(FrameWriter {
+            path: path.to_path_buf(),
+            file,
+            frame_shape: frame_shape.to_vec(),
+            header_len: header.len(),
+            frames: 0,
+        })
+    }
+
+    pub fn frame_shape(&self) -> &[usize] {
+        &self.frame_shape
+    }
+
+    pub fn push(&mut self, frame: &[u8]) -> Result<()> {
+        let expected: usize = self.frame_shape.iter().product();
+        if frame.len() != expected {
+            return Err(Error::data(
+                self.path.display().to_string(),
+                format!("frame of {} bytes, expected {:?} = {expected}", frame.len(), self.frame_shape),
+            ));
+        }
+        self.file.write_all(frame).map_err(|e| Error::io(&self.path, e))?;
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Rewrites the header with the final frame count and returns it.
+    pub fn finish(mut self) -> Result<usize> {
+        let mut shape = vec![self.frames];
+        shape.extend_from_slice(&self.frame_shape);
+        let header = header_bytes(&shape).map_err(|e| Error::io(&self.path, e))?;
+        // The header is padded to 64 bytes; the digits of T cannot push a 4-d u8 header past its
+        // first 128-byte block, but check rather than corrupt the data.
+        if header.len() != self.header_len {
+            return Err(Error::data(
+                self.path.display().to_string(),
+                format!("npy header grew from {} to {} bytes", self.header_len, header.len()),
+            ));
+        }
+        let io = |e| Error::io(&self.path, e);
+        self.file.seek(SeekFrom::Start(0)).map_err(io)?;
+        self.file.write_all(&header).map_err(io)?;
+        self.file.flush().map_err(io)?;
+        Ok(self.frames)
+    }
+}

@@ -36,6 +36,7 @@ fn step_bench(c: &mut Criterion, name: &str, cfg: ResNetTsmConfig) {
 }
 
 fn steps(c: &mut Criterion) {
+    lofi::memory::host::keep_freed_memory_for_reuse();
     step_bench(c, "synthetic_tiny_512x32x32", ResNetTsmConfig::synthetic_tiny());
     let golden_tiny = ResNetTsmConfig {
         stem_width: 8,

@@ -95,3 +95,17 @@ impl Rng {
         (0..n).map(|_| self.uniform_range(lo, hi)).collect()
     }
 }
+
+/// Lets `Rng` drive the `rand` / `rand_distr` APIs (distributions, `SliceRandom`) where that reads
+/// better than the methods above; the stream is the same.
+impl RngCore for Rng {
+    fn next_u32(&mut self) -> u32 {
+        self.inner.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        self.inner.fill_bytes(dst)
+    }
+}

@@ -56,6 +56,12 @@ impl ConvGeom {
         let chunk = (CONV_WORKSPACE_ELEMS / per_image.max(1)).clamp(1, n.max(1));
         Ok(ConvGeom { n, c_in, h, w: wd, c_out, kh, kw, stride, pad, groups, ho, wo, chunk })
     }
+    /// The same convolution processed `chunk` images at a time (clamped to 1..=n); the result
+    /// does not change, only the workspace size.
+    pub fn with_chunk(mut self, chunk: usize) -> ConvGeom {
+        self.chunk = chunk.clamp(1, self.n.max(1));
+        self
+    }
     /// Rows of the im2col matrix of one group: (c_in/groups)·kh·kw.
     pub fn col_rows(&self) -> usize {
         (self.c_in / self.groups) * self.kh * self.kw

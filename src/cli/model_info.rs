@@ -1,6 +1,6 @@
-//! The model half of `lofi info`: what `--model gtad --in-channels N` prints. A helper for
-//! `cli/info.rs` (written on another branch), which owns the subcommand and its flags; this file
-//! only formats what the library computes (`GtadConfig::param_count`, no model is built).
+//! The model half of `lofi info`: what `--model gtad --in-channels N` prints. `cli/info.rs` owns
+//! the subcommand and its flags; this file only formats what the library computes
+//! (`GtadConfig::param_count`; no model is built).
 
 use lofi::nn::gtad::GtadConfig;
 

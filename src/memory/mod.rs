@@ -1,5 +1,6 @@
 //! Memory accounting: the per-device pool with a hard budget. See `pool.rs`.
 
+pub mod host;
 pub mod pool;
 
 pub use pool::{accounted_bytes, Pool, PoolStats, Reservation, ALIGN};

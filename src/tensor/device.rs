@@ -8,6 +8,10 @@ use crate::backend::cuda::CudaDevice;
 use crate::memory::Pool;
 use crate::Result;
 
+/// Device memory kept out of a CUDA pool's budget for what loads after the context (kernel modules,
+/// cuBLAS handle and its library state); `lofi info` reports what they really took.
+pub const CUDA_LOAD_HEADROOM: usize = 512 << 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeviceKind {
     Cpu,
@@ -59,11 +63,13 @@ impl Device {
     pub fn meta(budget: usize) -> Device {
         Device { kind: DeviceKind::Meta, pool: Pool::new("meta", budget), cuda: None }
     }
-    /// CUDA device `ordinal` with a pool budget (clamped to the free device memory).
+    /// CUDA device `ordinal` with a pool budget, clamped to the free device memory less
+    /// `CUDA_LOAD_HEADROOM` (modules and the cuBLAS handle are loaded lazily, after the context, and
+    /// live outside the pool: without the headroom a full pool could leave them a driver OOM).
     /// Fails with `Error::NoCuda` when there is no driver or device.
     pub fn cuda(ordinal: usize, budget: Option<usize>) -> Result<Device> {
         let dev = CudaDevice::open(ordinal)?;
-        let free = dev.free_bytes_at_open();
+        let free = dev.free_bytes_at_open().saturating_sub(CUDA_LOAD_HEADROOM);
         let budget = budget.map_or(free, |b| b.min(free));
         Ok(Device {
             kind: DeviceKind::Cuda(ordinal),

@@ -58,3 +58,37 @@ fn conv2d_rejects_bad_groups_and_shapes() {
     assert!(conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 1, 4)).is_err(), "groups must divide channels");
     assert!(conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 1, 1)).is_err(), "weight channels must match input");
 }
+
+#[test]
+fn gradcheck_conv2d_kernel_wider_than_input_with_padding() {
+    // kernel taps that see only padding for every output column must stay zero
+    conv_case(28, [1, 1, 3, 2], [2, 1, 5, 5], Conv2dOpts::new(2, 2, 1), true);
+}
+
+#[test]
+fn chunked_im2col_gives_the_same_results() {
+    use lofi::backend::{cpu::CpuBackend, Backend};
+    let mut r = Rng::seeded(29);
+    let x = rand_f64(&mut r, &[5, 4, 6, 7], -1.0, 1.0);
+    let w = rand_f64(&mut r, &[6, 2, 3, 3], -1.0, 1.0);
+    let dy_shape = [5, 6, 3, 4];
+    let dy = rand_f64(&mut r, &dy_shape, -1.0, 1.0);
+    let run = |chunk: usize| -> Vec<Vec<f64>> {
+        let g = conv::geometry(&x, &w, Conv2dOpts::new(2, 1, 2)).unwrap().with_chunk(chunk);
+        let ws = lofi::Tensor::zeros([g.workspace_elems()], lofi::DType::F64, x.device()).unwrap();
+        let y = lofi::Tensor::zeros(dy_shape, lofi::DType::F64, x.device()).unwrap();
+        let dx = lofi::Tensor::zeros(x.shape().clone(), lofi::DType::F64, x.device()).unwrap();
+        let dw = lofi::Tensor::zeros(w.shape().clone(), lofi::DType::F64, x.device()).unwrap();
+        CpuBackend.conv2d_fwd(&g, &x, &w, &y, &ws).unwrap();
+        CpuBackend.conv2d_bwd_data(&g, &dy, &w, &dx, &ws).unwrap();
+        CpuBackend.conv2d_bwd_weight(&g, &x, &dy, &dw, &ws).unwrap();
+        [y, dx, dw].iter().map(|t| t.to_f64_vec().unwrap()).collect()
+    };
+    let whole = run(5);
+    for chunk in [1, 2, 3] {
+        let part = run(chunk);
+        for (a, b) in whole.iter().zip(&part) {
+            assert!(a.iter().zip(b).all(|(p, q)| (p - q).abs() < 1e-12), "chunk {chunk}");
+        }
+    }
+}

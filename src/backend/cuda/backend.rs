@@ -1,12 +1,80 @@
-//! The CUDA implementation of the `Backend` kernel contracts. Kernels not yet written fall back to
-//! the trait's default, which is an error naming the kernel (never a silent no-op).
+//! The CUDA implementation of the `Backend` kernel contracts: each method forwards to its family's
+//! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
+//! silent no-op).
 
-use crate::backend::Backend;
+use super::{cublas, elementwise, optim, reduce, shift};
+use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
+use crate::tensor::Tensor;
+use crate::Result;
 
 pub struct CudaBackend;
 
 impl Backend for CudaBackend {
     fn name(&self) -> &'static str {
         "cuda"
+    }
+    fn unary_fwd(&self, op: Unary, x: &Tensor, y: &Tensor) -> Result<()> {
+        elementwise::unary_fwd(op, x, y)
+    }
+    fn unary_bwd(&self, op: Unary, saved: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
+        elementwise::unary_bwd(op, saved, dy, dx)
+    }
+    fn binary_fwd(&self, op: Binary, a: &Tensor, b: &Tensor, y: &Tensor) -> Result<()> {
+        elementwise::binary_fwd(op, a, b, y)
+    }
+    fn scale(&self, x: &Tensor, alpha: f64, y: &Tensor) -> Result<()> {
+        elementwise::scale(x, alpha, y)
+    }
+    fn fill(&self, y: &Tensor, value: f64) -> Result<()> {
+        elementwise::fill(y, value)
+    }
+    fn add_channel(
+        &self,
+        x: &Tensor,
+        b: &Tensor,
+        y: &Tensor,
+        outer: usize,
+        channels: usize,
+        inner: usize,
+    ) -> Result<()> {
+        elementwise::add_channel(x, b, y, outer, channels, inner)
+    }
+    fn sum_axis(&self, x: &Tensor, y: &Tensor, outer: usize, axis: usize, inner: usize, alpha: f64) -> Result<()> {
+        reduce::sum_axis(x, y, outer, axis, inner, alpha)
+    }
+    fn broadcast_axis(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        outer: usize,
+        axis: usize,
+        inner: usize,
+        alpha: f64,
+    ) -> Result<()> {
+        reduce::broadcast_axis(x, y, outer, axis, inner, alpha)
+    }
+    fn matmul(
+        &self,
+        a: &Tensor,
+        w: &Tensor,
+        y: &Tensor,
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+        trans_a: bool,
+        trans_w: bool,
+        beta: f64,
+    ) -> Result<()> {
+        cublas::matmul(a, w, y, batch, m, k, n, trans_a, trans_w, beta)
+    }
+    fn shift_fwd(&self, g: &ShiftGeom, x: &Tensor, y: &Tensor) -> Result<()> {
+        shift::shift_fwd(g, x, y)
+    }
+    fn shift_bwd(&self, g: &ShiftGeom, dy: &Tensor, dx: &Tensor) -> Result<()> {
+        shift::shift_bwd(g, dy, dx)
+    }
+    fn sgd_step(&self, param: &Tensor, grad: &Tensor, momentum_buf: Option<&Tensor>, o: &SgdStep) -> Result<()> {
+        optim::sgd_step(param, grad, momentum_buf, o)
     }
 }

@@ -1,0 +1,193 @@
+//! Matrix products on cuBLAS: `Backend::matmul` for f32 (fp32, or TF32 tensor cores when the device
+//! enables them) and bf16 (tensor cores, f32 accumulation), both through
+//! `cublasGemmStridedBatchedEx`. The handle's workspace (`cublasSetWorkspace`) is reserved in the
+//! device's pool like every other buffer, so a GEMM never allocates behind the pool's back.
+//!
+//! Layout: lofi is row-major and cuBLAS column-major. A row-major [m, n] matrix is a column-major
+//! [n, m] one, so y = op(a)·op(w) is computed as yᵀ = op(w)ᵀ·op(a)ᵀ: cuBLAS's A is w, its B is a.
+
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex};
+
+use cudarc::cublas::result::{create_handle, destroy_handle, set_stream};
+use cudarc::cublas::sys::{
+    cublasComputeType_t, cublasGemmAlgo_t, cublasGemmStridedBatchedEx, cublasHandle_t, cublasOperation_t,
+    cublasSetWorkspace_v2, cublasStatus_t, cudaDataType_t,
+};
+use cudarc::driver::{CudaSlice, DevicePtr, DevicePtrMut};
+
+use super::device::{cuda_err, lock, CudaDevice};
+use super::libs::cublas_present;
+use crate::memory::{Pool, Reservation};
+use crate::tensor::{DType, Tensor};
+use crate::{Error, Result};
+
+/// cuBLAS's recommended workspace: 32 MiB on Hopper and newer, 4 MiB before.
+fn workspace_bytes(cc: (i32, i32)) -> usize {
+    if cc.0 >= 9 {
+        32 << 20
+    } else {
+        4 << 20
+    }
+}
+
+/// A cuBLAS handle bound to the device's stream, with its pool-accounted workspace.
+pub struct Blas {
+    /// Calls that set the handle up or use its workspace are serialised.
+    handle: Mutex<cublasHandle_t>,
+    /// Kept alive for as long as the handle may use it (dropped after `drop` destroys the handle).
+    _workspace: Option<(CudaSlice<u8>, Reservation)>,
+}
+
+// SAFETY: the raw handle is only used under the mutex, and cuBLAS handles may move between threads.
+unsafe impl Send for Blas {}
+// SAFETY: as above: every use locks the mutex.
+unsafe impl Sync for Blas {}
+
+/// A handle created, not yet given a workspace (its creation is what `measured` charges).
+pub struct NewHandle(cublasHandle_t);
+
+impl Blas {
+    pub fn create_handle(cuda: &CudaDevice) -> Result<NewHandle> {
+        if !cublas_present() {
+            return Err(Error::Cuda("libcublas not found: put the CUDA lib directory on LD_LIBRARY_PATH".into()));
+        }
+        cuda.context().bind_to_thread().map_err(cuda_err)?;
+        let handle = create_handle().map_err(cuda_err)?;
+        // SAFETY: the handle was just created and the stream belongs to the bound context.
+        if let Err(e) = unsafe { set_stream(handle, cuda.stream().cu_stream() as _) } {
+            // SAFETY: the handle is valid and used nowhere else.
+            let _ = unsafe { destroy_handle(handle) };
+            return Err(cuda_err(e));
+        }
+        Ok(NewHandle(handle))
+    }
+
+    pub fn with_workspace(handle: NewHandle, cuda: &CudaDevice, pool: &Arc<Pool>) -> Result<Blas> {
+        let mut blas = Blas { handle: Mutex::new(handle.0), _workspace: None };
+        let bytes = workspace_bytes(cuda.compute_capability());
+        let reservation = pool.reserve(bytes)?;
+        let mut slice = cuda.alloc_bytes(bytes)?;
+        {
+            let (ptr, _sync) = slice.device_ptr_mut(cuda.stream());
+            // SAFETY: the handle is valid; the workspace is `bytes` of device memory owned by `blas`,
+            // which outlives the handle (destroyed in `drop` before the fields are freed).
+            let status = unsafe { cublasSetWorkspace_v2(handle.0, ptr as *mut c_void, bytes) };
+            check(status, "cublasSetWorkspace")?;
+        }
+        blas._workspace = Some((slice, reservation));
+        Ok(blas)
+    }
+}
+
+impl Drop for Blas {
+    fn drop(&mut self) {
+        let handle = *lock(&self.handle);
+        // SAFETY: the handle was created by `create_handle` and is destroyed once, here. A failure
+        // (the context already torn down at exit) leaves nothing to clean up, so it is ignored.
+        let _ = unsafe { destroy_handle(handle) };
+    }
+}
+
+fn check(status: cublasStatus_t, what: &str) -> Result<()> {
+    if status == cublasStatus_t::CUBLAS_STATUS_SUCCESS {
+        Ok(())
+    } else {
+        Err(Error::Cuda(format!("{what}: {status:?}")))
+    }
+}
+
+fn int(op: &'static str, v: usize) -> Result<i32> {
+    i32::try_from(v).map_err(|_| Error::shape(op, format!("dimension {v} exceeds cuBLAS's 32-bit range")))
+}
+
+/// y[b] = op(a[b])·op(w[b]) (+ y[b] when beta = 1), as `Backend::matmul`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    a: &Tensor,
+    w: &Tensor,
+    y: &Tensor,
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    trans_a: bool,
+    trans_w: bool,
+    beta: f64,
+) -> Result<()> {
+    const OP: &str = "matmul";
+    let dtype = a.dtype();
+    if w.dtype() != dtype || y.dtype() != dtype {
+        return Err(Error::DType {
+            op: OP,
+            got: format!("{}/{}/{}", dtype, w.dtype(), y.dtype()),
+            expected: "one dtype".into(),
+        });
+    }
+    if a.device() != y.device() || w.device() != y.device() {
+        return Err(Error::DeviceMismatch { op: OP, a: format!("{:?}", a.device()), b: format!("{:?}", y.device()) });
+    }
+    if a.numel() != batch * m * k || w.numel() != batch * k * n || y.numel() != batch * m * n {
+        return Err(Error::shape(OP, format!("operands do not hold {batch}×[{m}×{k}]·[{k}×{n}]")));
+    }
+    if y.same_buffer(a) || y.same_buffer(w) {
+        return Err(Error::invalid(OP, "the output shares its buffer with an operand"));
+    }
+    if batch == 0 || m == 0 || n == 0 {
+        return Ok(());
+    }
+    let cuda = super::launch::cuda_of(y)?;
+    let (data_type, compute) = match dtype {
+        DType::F32 if cuda.tf32() => (cudaDataType_t::CUDA_R_32F, cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32),
+        DType::F32 => (cudaDataType_t::CUDA_R_32F, cublasComputeType_t::CUBLAS_COMPUTE_32F),
+        DType::BF16 => (cudaDataType_t::CUDA_R_16BF, cublasComputeType_t::CUBLAS_COMPUTE_32F),
+        other => return Err(Error::DType { op: OP, got: other.to_string(), expected: "f32 or bf16".into() }),
+    };
+    // Column-major view (module doc): C[n×m] = A'[n×k]·B'[k×m] with A' = op(w)ᵀ, B' = op(a)ᵀ.
+    let (op_w, ldw) = if trans_w { (cublasOperation_t::CUBLAS_OP_T, k) } else { (cublasOperation_t::CUBLAS_OP_N, n) };
+    let (op_a, lda) = if trans_a { (cublasOperation_t::CUBLAS_OP_T, m) } else { (cublasOperation_t::CUBLAS_OP_N, k) };
+    let (mi, ni, ki) = (int(OP, m)?, int(OP, n)?, int(OP, k)?);
+    let (ldw, lda, batch_i) = (int(OP, ldw)?, int(OP, lda)?, int(OP, batch)?);
+    let (alpha, beta) = (1.0f32, beta as f32);
+
+    let blas = cuda.blas(y.device().pool())?;
+    let stream = cuda.stream();
+    cuda.context().bind_to_thread().map_err(cuda_err)?;
+    let (a_guard, w_guard, mut y_guard) = (a.storage(), w.storage(), y.storage_mut());
+    let (a_ptr, _a_sync) = a_guard.cuda_slice()?.device_ptr(stream);
+    let (w_ptr, _w_sync) = w_guard.cuda_slice()?.device_ptr(stream);
+    let (y_ptr, _y_sync) = y_guard.cuda_slice_mut()?.device_ptr_mut(stream);
+    let handle = lock(&blas.handle);
+    // SAFETY: the handle is valid and bound to this stream; a, w and y are device buffers of
+    // exactly batch·m·k, batch·k·n and batch·m·n elements of `dtype` (checked above), y does not
+    // alias them, the leading dimensions and strides describe those extents, and alpha/beta are
+    // host f32 values as CUBLAS_COMPUTE_32F* requires.
+    let status = unsafe {
+        cublasGemmStridedBatchedEx(
+            *handle,
+            op_w,
+            op_a,
+            ni,
+            mi,
+            ki,
+            &alpha as *const f32 as *const c_void,
+            w_ptr as *const c_void,
+            data_type,
+            ldw,
+            (k * n) as i64,
+            a_ptr as *const c_void,
+            data_type,
+            lda,
+            (m * k) as i64,
+            &beta as *const f32 as *const c_void,
+            y_ptr as *mut c_void,
+            data_type,
+            ni,
+            (m * n) as i64,
+            batch_i,
+            compute,
+            cublasGemmAlgo_t::CUBLAS_GEMM_DFALT,
+        )
+    };
+    check(status, "cublasGemmStridedBatchedEx")
+}

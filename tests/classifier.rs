@@ -45,16 +45,15 @@ fn video_scores_are_the_softmax_of_the_mean_logits() {
 
 #[test]
 fn scores_round_trip_through_the_cuhk_layout() {
-    let dir = std::env::temp_dir().join(format!("lofi-classifier-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("cls.json");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cls.json");
     let a = video_scores(&Tensor::from_vec(vec![0.1f32, 2.0, -1.0], [1, 3], &Device::cpu()).unwrap()).unwrap();
     let b = video_scores(&Tensor::from_vec(vec![3.0f32, 0.0, 1.0, 2.0, 0.5, 0.5], [2, 3], &Device::cpu()).unwrap())
         .unwrap();
     let classes = vec!["jump".to_string(), "run".to_string(), "swim".to_string()];
     let table = VideoClassScores::new(classes, vec![("vid_a".into(), a), ("vid_b".into(), b)]).unwrap();
     table.write(&path).unwrap();
-    assert!(!dir.join("cls.json.tmp").exists());
+    assert!(!dir.path().join("cls.json.tmp").exists());
     let back = VideoClassScores::load(&path).unwrap();
     assert_eq!(back, table);
     assert_eq!(back.top_k("vid_a", 1).unwrap()[0].0, 1);

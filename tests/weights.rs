@@ -1,12 +1,12 @@
 //! Weight files: save/load round trips give bit-identical outputs, loads report missing /
 //! unexpected / mis-shaped tensors by name and change nothing when refused, writes are atomic, and
 //! `tools/convert_torch_checkpoint.py` turns the torchvision and TSM-zoo fixtures into the golden
-//! `tsm_resnet18_tiny` parameters (runs python3 with the pinned numpy and safetensors; `LOFI_PYTHON`
-//! overrides the interpreter).
+//! `tsm_resnet18_tiny` parameters and passes its own self-test (G-TAD names, refused globals); these
+//! run python3 with the pinned numpy and safetensors (`LOFI_PYTHON` overrides the interpreter).
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::golden::{golden_dir, Case};
@@ -17,12 +17,9 @@ use lofi::nn::{Builder, Module, ResNetTsm, ResNetTsmConfig, Stem};
 use lofi::rng::Rng;
 use lofi::{DType, Device, Tensor};
 
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lofi-weights-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh scratch directory for one test, removed when dropped.
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
 fn small_gtad(seed: u64) -> Gtad {
@@ -48,8 +45,8 @@ fn outputs(m: &Gtad) -> Vec<Vec<f32>> {
 
 #[test]
 fn round_trip_gives_bit_identical_outputs() {
-    let dir = scratch("roundtrip");
-    let path = dir.join("gtad.safetensors");
+    let dir = scratch();
+    let path = dir.path().join("gtad.safetensors");
     let (a, b) = (small_gtad(1), small_gtad(2));
     assert_ne!(outputs(&a), outputs(&b), "different seeds, different weights");
     weights::save(&path, &a.params()).unwrap();
@@ -57,15 +54,15 @@ fn round_trip_gives_bit_identical_outputs() {
     assert_eq!(report.loaded.len(), a.params().len());
     assert!(report.missing.is_empty() && report.unexpected.is_empty());
     assert_eq!(outputs(&a), outputs(&b));
-    assert!(!dir.join("gtad.safetensors.tmp").exists(), "the temporary file was renamed");
+    assert!(!dir.path().join("gtad.safetensors.tmp").exists(), "the temporary file was renamed");
     // overwriting an existing file works the same way
     weights::save(&path, &b.params()).unwrap();
 }
 
 #[test]
 fn bn_buffers_travel_with_the_weights() {
-    let dir = scratch("buffers");
-    let path = dir.join("enc.safetensors");
+    let dir = scratch();
+    let path = dir.path().join("enc.safetensors");
     let enc =
         ResNetTsm::new(&Builder::new(&Device::cpu(), DType::F32, Rng::seeded(1)), &ResNetTsmConfig::synthetic_tiny())
             .unwrap();
@@ -82,8 +79,8 @@ fn bn_buffers_travel_with_the_weights() {
 
 #[test]
 fn f32_file_loads_into_f64_parameters() {
-    let dir = scratch("cast");
-    let path = dir.join("w.safetensors");
+    let dir = scratch();
+    let path = dir.path().join("w.safetensors");
     let a = small_gtad(1);
     weights::save(&path, &a.params()).unwrap();
     let cfg = *a.config();
@@ -96,8 +93,8 @@ fn f32_file_loads_into_f64_parameters() {
 
 #[test]
 fn load_reports_missing_unexpected_and_misshaped_by_name() {
-    let dir = scratch("report");
-    let path = dir.join("w.safetensors");
+    let dir = scratch();
+    let path = dir.path().join("w.safetensors");
     let a = small_gtad(1);
     let mut params = a.params();
     params.retain(|p| p.name() != "regu_s.1.bias");
@@ -127,37 +124,54 @@ fn load_reports_missing_unexpected_and_misshaped_by_name() {
 
 #[test]
 fn unreadable_files_are_errors_naming_the_file() {
-    let dir = scratch("bad");
+    let dir = scratch();
     let a = small_gtad(1);
-    let missing = dir.join("nope.safetensors");
+    let missing = dir.path().join("nope.safetensors");
     let err = weights::load(&missing, &a.params(), LoadPolicy::Strict).unwrap_err().to_string();
     assert!(err.contains("nope.safetensors"), "{err}");
-    let corrupt = dir.join("corrupt.safetensors");
+    let corrupt = dir.path().join("corrupt.safetensors");
     std::fs::write(&corrupt, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}").unwrap();
     let err = weights::load(&corrupt, &a.params(), LoadPolicy::Strict).unwrap_err().to_string();
     assert!(err.contains("corrupt.safetensors"), "{err}");
-    let err = weights::save(&dir.join("no/such/dir/w.safetensors"), &a.params()).unwrap_err().to_string();
+    let err = weights::save(&dir.path().join("no/such/dir/w.safetensors"), &a.params()).unwrap_err().to_string();
     assert!(err.contains("no/such/dir"), "{err}");
 }
 
-fn convert(src: &Path, dst: &Path) {
+/// Runs a script of tools/ with python3 (or `$LOFI_PYTHON`); panics with its stderr on failure.
+fn python(script: &str, args: &[&Path]) {
     let python = std::env::var("LOFI_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/convert_torch_checkpoint.py");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools").join(script);
     let out = Command::new(&python)
-        .arg(&script)
-        .arg(src)
-        .arg(dst)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(&path)
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {python} (needs numpy and safetensors): {e}"));
-    assert!(out.status.success(), "converter failed on {}: {}", src.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn convert(src: &Path, dst: &Path) {
+    python("convert_torch_checkpoint.py", &[src, dst]);
+}
+
+#[test]
+fn converter_maps_gtad_checkpoints_and_refuses_foreign_globals() {
+    // Hand-built torch-zip files: a DataParallel G-TAD state dict (strided tensor included), a
+    // pickle naming os.system, a legacy non-zip file.
+    python("convert_torch_checkpoint_test.py", &[]);
 }
 
 #[test]
 fn converted_fixtures_equal_golden_parameters_and_load_into_the_tiny_encoder() {
     let golden = Case::load("tsm_resnet18_tiny");
-    let dir = scratch("convert");
+    let dir = scratch();
     for fixture in ["tiny_resnet_torchvision", "tiny_tsm_zoo"] {
-        let dst = dir.join(format!("{fixture}.safetensors"));
+        let dst = dir.path().join(format!("{fixture}.safetensors"));
         convert(&golden_dir().join("fixtures").join(format!("{fixture}.pth")), &dst);
         let bytes = std::fs::read(&dst).unwrap();
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();

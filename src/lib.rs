@@ -8,6 +8,7 @@ pub mod error;
 pub mod eval;
 pub mod fidelity;
 pub mod jsonio;
+pub mod loss;
 pub mod memory;
 pub mod nn;
 pub mod ops;

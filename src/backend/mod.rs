@@ -125,6 +125,26 @@ pub trait Backend: Sync {
         // ---- temporal shift (SPEC §a) --------------------------------------------------------------------
         shift_fwd(g: &ShiftGeom, x: &Tensor, y: &Tensor);
         shift_bwd(g: &ShiftGeom, dy: &Tensor, dx: &Tensor);
+        // ---- graphs (G-TAD kNN, SPEC §b); x is [B, C, L] ------------------------------------------------
+        // score[b, i, j] = (2·gram[b, i, j] − sq[b, j]) − sq[b, i] with sq = Σ_c x², G-TAD's evaluation
+        // of −‖x_i − x_j‖²; gram [B, L, L] = xᵀx per sample
+        knn_score(x: &Tensor, gram: &Tensor, score: &Tensor);
+        // idx (i64) [B, L, k]: the k largest scores of each row, descending, lower index first on ties
+        knn_topk(score: &Tensor, idx: &Tensor, k: usize);
+        // with_self (style 1): y [B, 2C, L, k] = [x[b, c, idx[b, i, n]]; x[b, c, i]];
+        // otherwise (style 2): y [B, C, L, k] = x[b, c, idx[b, i, n]]
+        graph_gather_fwd(x: &Tensor, idx: &Tensor, y: &Tensor, with_self: bool);
+        // dx [B, C, L]: the adjoint of graph_gather_fwd (neighbour and self parts summed)
+        graph_gather_bwd(dy: &Tensor, idx: &Tensor, dx: &Tensor, with_self: bool);
+        // x viewed [rows, k]: y[r] = max_n x[r, n], argmax (i64) = the first maximum
+        max_lastdim_fwd(x: &Tensor, y: &Tensor, argmax: &Tensor, k: usize);
+        // dx[r, argmax[r]] = dy[r], zero elsewhere
+        max_lastdim_bwd(dy: &Tensor, argmax: &Tensor, dx: &Tensor, k: usize);
+        // ---- Align1D (RoIAlign-1D with adaptive sampling, SPEC §b.5) -----------------------------------
+        // x [B, C, L], rois [R, 3] rows (batch, start, end) in x's dtype, y [R, C, bins]
+        align1d_fwd(x: &Tensor, rois: &Tensor, y: &Tensor, bins: usize);
+        // dx [B, C, L] (overwritten): each sample scatters dy·w/grid to both of its taps
+        align1d_bwd(dy: &Tensor, rois: &Tensor, dx: &Tensor, bins: usize);
         // ---- losses --------------------------------------------------------------------------------------
         // mean softmax cross-entropy of logits [n, k] against i64 targets; writes loss [1] and the
         // softmax probabilities (saved for backward)

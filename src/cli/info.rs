@@ -1,5 +1,5 @@
 //! `lofi info`: what this machine offers lofi. Works without a GPU: CUDA parts then say what is
-//! missing.
+//! missing. With `--model gtad [--in-channels N]` it describes the model instead (`model_info`).
 
 use lofi::backend::cuda::kernels::{Module, EMBEDDED, NVCC_VERSION};
 use lofi::backend::cuda::{device_count, libs, nvrtc};
@@ -8,13 +8,28 @@ use lofi::Device;
 use super::bytes;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Describe a model (its widths and parameter count) instead of the machine: `gtad`
+    #[arg(long)]
+    model: Option<String>,
+    /// Channels of the snippet features the model reads (512 for TSM-R18)
+    #[arg(long, default_value_t = 512)]
+    in_channels: usize,
+}
 
 fn found(v: Option<String>) -> String {
     v.unwrap_or_else(|| "not found".into())
 }
 
-pub fn run(_args: &Args) -> anyhow::Result<std::process::ExitCode> {
+pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
+    match args.model.as_deref() {
+        Some("gtad") => {
+            print!("{}", super::model_info::gtad_summary(args.in_channels)?);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        Some(other) => anyhow::bail!("invalid value for --model: '{other}' (known: gtad)"),
+        None => {}
+    }
     println!("lofi {}", env!("CARGO_PKG_VERSION"));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpu_budget = Device::cpu().pool().budget();

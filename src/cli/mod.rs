@@ -4,6 +4,7 @@
 mod bench;
 pub mod eval;
 mod info;
+mod model_info;
 pub mod prepare;
 mod selftest;
 pub mod synth;

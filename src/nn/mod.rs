@@ -1,10 +1,13 @@
-//! Models: parameters, the module builder, basic layers and the TSM-ResNet encoder.
+//! Models: parameters, the module builder, basic layers, the TSM-ResNet encoder and the G-TAD head.
 
 pub mod builder;
+pub mod classifier;
+pub mod gtad;
 pub mod layers;
 pub mod normalization;
 pub mod param;
 pub mod resnet_tsm;
+pub mod weights;
 
 pub use builder::{Builder, Init};
 pub use layers::{BatchNorm2d, Conv1d, Conv2d, Linear, Module};

@@ -3,8 +3,10 @@
 //! `Var`-level function that records its backward on the tape, saving only what backward needs.
 //! Files mirror `kernels/*.cu` and `backend/cpu/*.rs`.
 
+pub mod align;
 pub mod conv;
 pub mod elementwise;
+pub mod graph;
 pub mod loss;
 pub mod matmul;
 pub mod norm;

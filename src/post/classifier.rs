@@ -7,6 +7,7 @@
 //! scores with proposals (`fusion` does).
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,18 @@ impl VideoClassScores {
         }
         let value = ScoresOut { results: InOrder(&self.results), class: &self.classes };
         serde_json::to_string(&value).map_err(|e| Error::data("classifier scores", e.to_string()))
+    }
+
+    /// Writes the file atomically (a temporary sibling, synced, then renamed over `path`).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = self.to_json()?;
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
+        let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        file.write_all(text.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
     }
 
     /// The scores of one video.

@@ -5,9 +5,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod align;
 mod conv;
 mod determinism;
 mod elementwise;
+mod graph;
 mod loss;
 mod matmul;
 mod norm;

@@ -3,8 +3,10 @@
 //! Parallel with rayon; every reduction has a fixed order, so results do not depend on the number
 //! of threads.
 
+mod align;
 mod conv;
 mod elementwise;
+mod graph;
 mod layout;
 mod loss;
 mod matmul;
@@ -206,6 +208,30 @@ impl Backend for CpuBackend {
     }
     fn shift_bwd(&self, g: &ShiftGeom, dy: &Tensor, dx: &Tensor) -> Result<()> {
         float!("temporal_shift", dy, shift::shift_bwd, (g, dy, dx))
+    }
+    fn knn_score(&self, x: &Tensor, gram: &Tensor, score: &Tensor) -> Result<()> {
+        float!("knn", x, graph::knn_score, (x, gram, score))
+    }
+    fn knn_topk(&self, score: &Tensor, idx: &Tensor, k: usize) -> Result<()> {
+        float!("knn", score, graph::knn_topk, (score, idx, k))
+    }
+    fn graph_gather_fwd(&self, x: &Tensor, idx: &Tensor, y: &Tensor, with_self: bool) -> Result<()> {
+        float!("graph_gather", x, graph::graph_gather_fwd, (x, idx, y, with_self))
+    }
+    fn graph_gather_bwd(&self, dy: &Tensor, idx: &Tensor, dx: &Tensor, with_self: bool) -> Result<()> {
+        float!("graph_gather", dy, graph::graph_gather_bwd, (dy, idx, dx, with_self))
+    }
+    fn max_lastdim_fwd(&self, x: &Tensor, y: &Tensor, argmax: &Tensor, k: usize) -> Result<()> {
+        float!("max_lastdim", x, graph::max_lastdim_fwd, (x, y, argmax, k))
+    }
+    fn max_lastdim_bwd(&self, dy: &Tensor, argmax: &Tensor, dx: &Tensor, k: usize) -> Result<()> {
+        float!("max_lastdim", dy, graph::max_lastdim_bwd, (dy, argmax, dx, k))
+    }
+    fn align1d_fwd(&self, x: &Tensor, rois: &Tensor, y: &Tensor, bins: usize) -> Result<()> {
+        float!("align1d", x, align::align1d_fwd, (x, rois, y, bins))
+    }
+    fn align1d_bwd(&self, dy: &Tensor, rois: &Tensor, dx: &Tensor, bins: usize) -> Result<()> {
+        float!("align1d", dy, align::align1d_bwd, (dy, rois, dx, bins))
     }
     fn softmax_xent_fwd(&self, logits: &Tensor, target: &Tensor, loss: &Tensor, probs: &Tensor) -> Result<()> {
         float!("cross_entropy", logits, loss::softmax_xent_fwd, (logits, target, loss, probs))

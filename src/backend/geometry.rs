@@ -70,9 +70,18 @@ impl ConvGeom {
     pub fn out_pixels(&self) -> usize {
         self.ho * self.wo
     }
-    /// Elements of the workspace the backends need: the im2col matrix of one chunk for one
-    /// group, [col_rows, chunk·ho·wo], plus an output-shaped staging buffer [c_out/groups, chunk·ho·wo].
+    /// A 1×1, stride-1, unpadded convolution: each image is already its own im2col matrix
+    /// ([c_in, h·w]), so backends multiply it directly and need no workspace.
+    pub fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == (1, 1) && self.pad == (0, 0)
+    }
+    /// Elements of the workspace the backends need: none for a pointwise conv; otherwise the
+    /// im2col matrix of one chunk for one group, [col_rows, chunk·ho·wo], plus an output-shaped
+    /// staging buffer [c_out/groups, chunk·ho·wo].
     pub fn workspace_elems(&self) -> usize {
+        if self.is_pointwise() {
+            return 0;
+        }
         (self.col_rows() + self.c_out / self.groups) * self.chunk * self.out_pixels()
     }
 }

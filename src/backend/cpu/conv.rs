@@ -5,11 +5,13 @@
 //! `stage` = [c_out/groups, chunk·P], the output (or output gradient) of the chunk in the same
 //! column order. With images side by side one gemm covers the whole chunk, and the weight gradient
 //! is a plain product over chunk·P columns, accumulated chunk after chunk in a fixed order — so
-//! results never depend on the number of threads.
+//! results never depend on the number of threads. 1×1 stride-1 unpadded convs skip im2col
+//! altogether (`pointwise.rs`).
 
 use rayon::prelude::*;
 
 use super::matmul::{gemm_strided, Mat};
+use super::pointwise;
 use crate::backend::ConvGeom;
 use crate::tensor::{Float, Tensor};
 use crate::{Error, Result};
@@ -170,6 +172,10 @@ pub fn conv2d_fwd<T: Float>(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws
     let xv = x.cpu::<T>()?;
     let wv = w.cpu::<T>()?;
     let mut yv = y.cpu_mut::<T>()?;
+    if g.is_pointwise() {
+        pointwise::forward(g, &xv, &wv, &mut yv);
+        return Ok(());
+    }
     let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
     for_each_unit::<T>(g, ws, |u, col, stage| {
         im2col(g, &xv, col, u.n0, u.nc, u.grp);
@@ -195,6 +201,10 @@ pub fn conv2d_bwd_data<T: Float>(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Ten
     let dyv = dy.cpu::<T>()?;
     let wv = w.cpu::<T>()?;
     let mut dxv = dx.cpu_mut::<T>()?;
+    if g.is_pointwise() {
+        pointwise::backward_data(g, &dyv, &wv, &mut dxv);
+        return Ok(());
+    }
     let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
     for_each_unit::<T>(g, ws, |u, col, stage| {
         to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
@@ -219,6 +229,10 @@ pub fn conv2d_bwd_weight<T: Float>(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &T
     let xv = x.cpu::<T>()?;
     let dyv = dy.cpu::<T>()?;
     let mut dwv = dw.cpu_mut::<T>()?;
+    if g.is_pointwise() {
+        pointwise::backward_weight(g, &xv, &dyv, &mut dwv);
+        return Ok(());
+    }
     let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
     for_each_unit::<T>(g, ws, |u, col, stage| {
         im2col(g, &xv, col, u.n0, u.nc, u.grp);

@@ -12,6 +12,7 @@ mod loss;
 mod matmul;
 mod norm;
 mod optim;
+mod pointwise;
 mod pool;
 mod reduce;
 mod shift;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::golden::Case;
-use lofi::autograd::{backward_many, Var};
+use lofi::autograd::Var;
 use lofi::nn::{BlockKind, Builder, Module, ResNetTsm, ResNetTsmConfig, ResidualBlock, Stem};
 use lofi::ops::conv::{self, Conv2dOpts};
 use lofi::ops::norm::{self, BnMode, BnOpts, RunningStats};
@@ -23,30 +23,12 @@ fn usize_of(c: &Case, key: &str) -> usize {
     c.hyper(key).as_u64().unwrap_or_else(|| panic!("{}: hyper.{key} missing", c.name)) as usize
 }
 
-/// Backward from `output.<name>` with `upstream.<name>`, then compares the output and the
-/// gradients of the given leaves (`grad.<leaf name>`).
-fn check_layer(c: &Case, outputs: &[(&str, &Var)], leaves: &[(&str, &Var)], tol: f64) {
-    let mut seeds = Vec::new();
-    for (name, v) in outputs {
-        c.check(&format!("output.{name}"), v.tensor(), tol);
-        let up = format!("upstream.{name}");
-        if c.has(&up) {
-            seeds.push(((*v).clone(), c.tensor(&up, F32)));
-        }
-    }
-    let grads = backward_many(seeds).unwrap();
-    for (name, v) in leaves {
-        let g = grads.get(v.id().unwrap()).unwrap_or_else(|| panic!("{}: no gradient for {name}", c.name));
-        c.check(&format!("grad.{name}"), g, tol);
-    }
-}
-
 fn conv2d_case(name: &str) {
     let c = Case::load(name);
     let (x, w) = (leaf(&c, "input.x"), leaf(&c, "param.weight"));
     let o = Conv2dOpts::new(usize_of(&c, "stride"), usize_of(&c, "padding"), usize_of(&c, "groups"));
     let y = conv::conv2d(&x, &w, None, o).unwrap();
-    check_layer(&c, &[("y", &y)], &[("input.x", &x), ("param.weight", &w)], 1e-5);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x), ("param.weight", &w)], 1e-5);
     c.finish();
 }
 
@@ -73,7 +55,7 @@ fn golden_conv1d_k3_p1_g4_bias() {
     let (x, w, b) = (leaf(&c, "input.x"), leaf(&c, "param.weight"), leaf(&c, "param.bias"));
     let y = conv::conv1d(&x, &w, Some(&b), usize_of(&c, "stride"), usize_of(&c, "padding"), usize_of(&c, "groups"))
         .unwrap();
-    check_layer(&c, &[("y", &y)], &[("input.x", &x), ("param.weight", &w), ("param.bias", &b)], 1e-5);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x), ("param.weight", &w), ("param.bias", &b)], 1e-5);
     c.finish();
 }
 
@@ -83,7 +65,7 @@ fn golden_temporal_shift() {
     let x = leaf(&c, "input.x");
     let y = shift::temporal_shift(&x, usize_of(&c, "T")).unwrap();
     // exact: a shift only moves values
-    check_layer(&c, &[("y", &y)], &[("input.x", &x)], 0.0);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x)], 0.0);
     c.finish();
 }
 
@@ -104,7 +86,7 @@ fn golden_batchnorm2d_train() {
     let y = norm::batch_norm(&x, &w, &b, &running, BnMode::Train, opts).unwrap();
     c.check("output.running_mean", &rm, 1e-5);
     c.check("output.running_var", &rv, 1e-5);
-    check_layer(&c, &[("y", &y)], &[("input.x", &x), ("param.weight", &w), ("param.bias", &b)], 1e-5);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x), ("param.weight", &w), ("param.bias", &b)], 1e-5);
     c.finish();
 }
 
@@ -116,7 +98,7 @@ fn golden_maxpool_3x3_s2_p1() {
     let (_, argmax, _) = pool::maxpool2d_fwd(x.tensor(), k, s, p).unwrap();
     c.check("output.argmax", &argmax, 0.0);
     let y = pool::maxpool2d(&x, k, s, p).unwrap();
-    check_layer(&c, &[("y", &y)], &[("input.x", &x)], 1e-5);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x)], 1e-5);
     c.finish();
 }
 
@@ -125,7 +107,7 @@ fn golden_global_avgpool() {
     let c = Case::load("global_avgpool");
     let x = leaf(&c, "input.x");
     let y = pool::global_avg_pool(&x).unwrap();
-    check_layer(&c, &[("y", &y)], &[("input.x", &x)], 1e-5);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x)], 1e-5);
     c.finish();
 }
 
@@ -134,7 +116,7 @@ fn golden_linear() {
     let c = Case::load("linear");
     let (x, w, b) = (leaf(&c, "input.x"), leaf(&c, "param.weight"), leaf(&c, "param.bias"));
     let y = matmul::linear(&x, &w, Some(&b)).unwrap();
-    check_layer(&c, &[("y", &y)], &[("input.x", &x), ("param.weight", &w), ("param.bias", &b)], 1e-5);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x), ("param.weight", &w), ("param.bias", &b)], 1e-5);
     c.finish();
 }
 
@@ -143,7 +125,7 @@ fn golden_relu() {
     let c = Case::load("relu");
     let x = leaf(&c, "input.x");
     let y = elementwise::relu(&x).unwrap();
-    check_layer(&c, &[("y", &y)], &[("input.x", &x)], 0.0);
+    c.check_outputs_and_grads(&[("y", &y)], &[("input.x", &x)], 0.0);
     c.finish();
 }
 
@@ -152,7 +134,7 @@ fn golden_cross_entropy() {
     let c = Case::load("cross_entropy");
     let logits = leaf(&c, "input.logits");
     let l = loss::cross_entropy(&logits, &c.tensor("input.target", DType::I64)).unwrap();
-    check_layer(&c, &[("loss", &l)], &[("input.logits", &logits)], 1e-5);
+    c.check_outputs_and_grads(&[("loss", &l)], &[("input.logits", &logits)], 1e-5);
     c.finish();
 }
 
@@ -218,7 +200,7 @@ fn check_module(c: &Case, m: &impl Module, x: &Var, outputs: &[(&str, &Var)], to
         params.iter().filter(|p| p.is_trainable()).map(|p| (format!("param.{}", p.name()), p.var())).collect();
     let mut all: Vec<(&str, &Var)> = vec![("input.x", x)];
     all.extend(leaves.iter().map(|(n, v)| (n.as_str(), v)));
-    check_layer(c, outputs, &all, tol);
+    c.check_outputs_and_grads(outputs, &all, tol);
 }
 
 fn block_case(name: &str) {

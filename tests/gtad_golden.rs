@@ -6,7 +6,7 @@
 mod common;
 
 use common::golden::Case;
-use lofi::autograd::{backward_many, Var};
+use lofi::autograd::Var;
 use lofi::loss::{gtad_loss, GtadTargets, RegDraws};
 use lofi::nn::gtad::{anchors, Gcnext, GcnextConfig, Gtad, GtadConfig, SgAlign};
 use lofi::nn::{Builder, Module};
@@ -25,21 +25,10 @@ fn usize_of(c: &Case, key: &str) -> usize {
     c.hyper(key).as_u64().unwrap_or_else(|| panic!("{}: hyper.{key} missing", c.name)) as usize
 }
 
-/// Backward from the outputs that have an upstream, then compares outputs and leaf gradients.
-fn check_all(c: &Case, outputs: &[(&str, &Var)], leaves: &[(String, Var)], tol: f64) {
-    let mut seeds = Vec::new();
-    for (name, v) in outputs {
-        c.check(&format!("output.{name}"), v.tensor(), tol);
-        let up = format!("upstream.{name}");
-        if c.has(&up) {
-            seeds.push(((*v).clone(), c.tensor(&up, F32)));
-        }
-    }
-    let grads = backward_many(seeds).unwrap();
-    for (name, v) in leaves {
-        let g = grads.get(v.id().unwrap()).unwrap_or_else(|| panic!("{}: no gradient for {name}", c.name));
-        c.check(&format!("grad.{name}"), g, tol);
-    }
+/// `Case::check_outputs_and_grads` with owned leaf names.
+fn check_grads(c: &Case, outputs: &[(&str, &Var)], leaves: &[(String, Var)], tol: f64) {
+    let leaves: Vec<(&str, &Var)> = leaves.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    c.check_outputs_and_grads(outputs, &leaves, tol);
 }
 
 /// Loads every `param.<name>` into the module's parameter of that name; returns the leaves.
@@ -71,7 +60,7 @@ fn golden_gtad_knn() {
     // The case stores no upstream: forward values only.
     let leaves: Vec<(String, Var)> =
         if c.has("grad.input.x") { vec![("input.x".into(), x.clone())] } else { Vec::new() };
-    check_all(&c, &[("graph_feature_style1", &feature)], &leaves, 1e-5);
+    check_grads(&c, &[("graph_feature_style1", &feature)], &leaves, 1e-5);
     c.finish();
 }
 
@@ -91,7 +80,7 @@ fn golden_gtad_gcnext() {
     let (y, idx) = block.forward(&x).unwrap();
     c.check("output.knn_idx", &idx, 0.0);
     leaves.push(("input.x".into(), x.clone()));
-    check_all(&c, &[("y", &y)], &leaves, 1e-5);
+    check_grads(&c, &[("y", &y)], &leaves, 1e-5);
     c.finish();
 }
 
@@ -101,7 +90,7 @@ fn align_case(name: &str) {
     assert_eq!(c.hyper("spatial_scale").as_f64(), Some(1.0));
     let x = leaf(&c, "input.x");
     let y = align::align1d(&x, &c.tensor("input.rois", F32), usize_of(&c, "pooled")).unwrap();
-    check_all(&c, &[("y", &y)], &[("input.x".into(), x.clone())], 1e-5);
+    check_grads(&c, &[("y", &y)], &[("input.x".into(), x.clone())], 1e-5);
     c.finish();
 }
 
@@ -131,7 +120,7 @@ fn golden_gtad_sgalign() {
     };
     let (y, idx) = sg.forward(&g).unwrap();
     c.check("output.knn_idx", &idx, 0.0);
-    check_all(&c, &[("y", &y)], &[("input.g".into(), g.clone())], 1e-5);
+    check_grads(&c, &[("y", &y)], &[("input.g".into(), g.clone())], 1e-5);
     c.finish();
 }
 
@@ -159,7 +148,7 @@ fn golden_gtad_model() {
     }
     leaves.push(("input.x".into(), x.clone()));
     let outputs = [("confidence_map", &out.confidence_map), ("start", &out.start), ("end", &out.end)];
-    check_all(&c, &outputs, &leaves, 2e-5);
+    check_grads(&c, &outputs, &leaves, 2e-5);
     c.finish();
 }
 
@@ -181,7 +170,7 @@ fn loss_case(name: &str) {
         .collect();
     let outputs =
         [("loss", &loss.total), ("tem_loss", &loss.tem), ("pem_reg_loss", &loss.reg), ("pem_cls_loss", &loss.cls)];
-    check_all(&c, &outputs, &leaves, 1e-5);
+    check_grads(&c, &outputs, &leaves, 1e-5);
     c.finish();
 }
 

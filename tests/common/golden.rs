@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use lofi::autograd::{backward_many, Var};
 use lofi::{DType, Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
@@ -133,6 +134,26 @@ impl Case {
         };
         self.compared.borrow_mut().insert(name.to_string());
         worst
+    }
+
+    /// Compares `output.<name>` of every output, back-propagates from those that have an
+    /// `upstream.<name>` (the case's loss Σ output·upstream), and compares `grad.<leaf>` of every
+    /// leaf.
+    pub fn check_outputs_and_grads<S: AsRef<str>>(&self, outputs: &[(&str, &Var)], leaves: &[(S, &Var)], tol: f64) {
+        let mut seeds = Vec::new();
+        for (name, v) in outputs {
+            self.check(&format!("output.{name}"), v.tensor(), tol);
+            let up = format!("upstream.{name}");
+            if self.has(&up) {
+                seeds.push(((*v).clone(), self.tensor(&up, DType::F32)));
+            }
+        }
+        let grads = backward_many(seeds).unwrap();
+        for (name, v) in leaves {
+            let name = name.as_ref();
+            let g = grads.get(v.id().unwrap()).unwrap_or_else(|| panic!("{}: no gradient for {name}", self.name));
+            self.check(&format!("grad.{name}"), g, tol);
+        }
     }
 
     /// Asserts every `output.*` and `grad.*` tensor of the file was compared.

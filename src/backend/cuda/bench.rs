@@ -7,9 +7,8 @@
 //! run, on the same card; GEMM (cuBLAS) is reported in TFLOP/s at ResNet-18 im2col shapes after a
 //! check of that very shape against the CPU.
 
+use crate::rng::Rng as LofiRng;
 use cudarc::driver::sys::CUevent_flags;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use super::device::cuda_err;
 use super::kernels::Kernel;
@@ -115,7 +114,7 @@ fn be() -> &'static dyn Backend {
 }
 
 fn rand_dev(dims: &[usize], dt: DType, dev: &Device, seed: u64) -> Result<Tensor> {
-    Ok(random_pair(dims, dt, dev, &mut ChaCha8Rng::seed_from_u64(seed))?.0)
+    Ok(random_pair(dims, dt, dev, &mut LofiRng::seeded(seed))?.0)
 }
 
 /// Every benchmarked kernel for `dtype`, named like its selftest case.
@@ -285,7 +284,7 @@ pub fn gemm(dev: &Device, timer: &Timer, shape: GemmShape, mode: GemmMode, seed:
     let cuda = dev.cuda_device().ok_or_else(|| Error::NoCuda("bench needs a CUDA device".into()))?;
     let dt = if mode == GemmMode::Bf16 { DType::BF16 } else { DType::F32 };
     let GemmShape { m, k, n, .. } = shape;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = LofiRng::seeded(seed);
     let (a, ac) = random_pair(&[m, k], dt, dev, &mut rng)?;
     let (w, wc) = random_pair(&[k, n], dt, dev, &mut rng)?;
     let (y, yc) = poisoned_pair(&[m, n], dt, dev)?;

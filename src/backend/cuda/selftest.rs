@@ -7,8 +7,8 @@
 //! tensors. Tolerances (DESIGN.md §5): 1e-5 for fp32 with TF32 off, 2e-3 for TF32 GEMM, 2e-2 for
 //! bf16. The list of cases covers every entry of the kernel registry (a unit test checks that).
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::rng::Rng as LofiRng;
+use rand::Rng as _;
 
 use super::kernels::Kernel;
 use super::reduce::sum_kernel_for;
@@ -41,7 +41,7 @@ impl Check {
 }
 
 /// How a case runs: the device, the dtype and the random source.
-type Run = fn(&Device, DType, &mut ChaCha8Rng) -> Result<f64>;
+type Run = fn(&Device, DType, &mut LofiRng) -> Result<f64>;
 
 /// One check: the entry points it exercises (all with `dtype`), and how to run it.
 pub struct Case {
@@ -65,7 +65,7 @@ impl Case {
 
     /// Runs the case on `dev` (a CUDA device) with inputs drawn from `seed`.
     pub fn run(&self, dev: &Device, seed: u64) -> Check {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = LofiRng::seeded(seed);
         let result = (|| {
             let cuda = dev.cuda_device().ok_or_else(|| Error::NoCuda("selftest needs a CUDA device".into()))?;
             cuda.set_tf32(self.tf32);
@@ -129,12 +129,7 @@ pub fn run_all(dev: &Device, seed: u64, mut report: impl FnMut(&Check)) -> Vec<C
 // ---- inputs and comparison -----------------------------------------------------------------------
 
 /// A random tensor on `dev` in `dtype` and its CPU f32 twin holding the same (rounded) values.
-pub(crate) fn random_pair(
-    dims: &[usize],
-    dtype: DType,
-    dev: &Device,
-    rng: &mut ChaCha8Rng,
-) -> Result<(Tensor, Tensor)> {
+pub(crate) fn random_pair(dims: &[usize], dtype: DType, dev: &Device, rng: &mut LofiRng) -> Result<(Tensor, Tensor)> {
     let n: usize = dims.iter().product();
     let values: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     pair_of(&values, dims, dtype, dev)
@@ -191,7 +186,7 @@ fn cuda() -> &'static dyn Backend {
 
 const N: usize = (1 << 20) + 17;
 
-fn unary_fwd(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, op: Unary) -> Result<f64> {
+fn unary_fwd(dev: &Device, dt: DType, rng: &mut LofiRng, op: Unary) -> Result<f64> {
     let (x, xc) = random_pair(&[N], dt, dev, rng)?;
     let (y, yc) = poisoned_pair(&[N], dt, dev)?;
     cuda().unary_fwd(op, &x, &y)?;
@@ -199,7 +194,7 @@ fn unary_fwd(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, op: Unary) -> Result
     scaled_error(&y, &yc)
 }
 
-fn unary_bwd(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, op: Unary) -> Result<f64> {
+fn unary_bwd(dev: &Device, dt: DType, rng: &mut LofiRng, op: Unary) -> Result<f64> {
     // `saved` is the forward output: relu outputs are ≥ 0 with many zeros, sigmoid's lie in (0, 1).
     let (x, xc) = random_pair(&[N], dt, dev, rng)?;
     let (s, sc) = poisoned_pair(&[N], dt, dev)?;
@@ -214,7 +209,7 @@ fn unary_bwd(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, op: Unary) -> Result
     scaled_error(&dx, &dxc)
 }
 
-fn binary(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, op: Binary) -> Result<f64> {
+fn binary(dev: &Device, dt: DType, rng: &mut LofiRng, op: Binary) -> Result<f64> {
     let (a, ac) = random_pair(&[N], dt, dev, rng)?;
     let (b, bc) = random_pair(&[N], dt, dev, rng)?;
     let (y, yc) = poisoned_pair(&[N], dt, dev)?;
@@ -223,7 +218,7 @@ fn binary(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, op: Binary) -> Result<f
     scaled_error(&y, &yc)
 }
 
-fn scale(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
+fn scale(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     let alpha = rng.random_range(-3.0..3.0);
     let (x, xc) = random_pair(&[N], dt, dev, rng)?;
     let (y, yc) = poisoned_pair(&[N], dt, dev)?;
@@ -232,7 +227,7 @@ fn scale(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
     scaled_error(&y, &yc)
 }
 
-fn fill(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
+fn fill(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     let value = rng.random_range(-3.0..3.0);
     let (y, yc) = poisoned_pair(&[N], dt, dev)?;
     cuda().fill(&y, value)?;
@@ -240,7 +235,7 @@ fn fill(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
     scaled_error(&y, &yc)
 }
 
-fn add_channel(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
+fn add_channel(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     let (outer, channels, inner) = (3, 37, 1031);
     let (x, xc) = random_pair(&[outer, channels, inner], dt, dev, rng)?;
     let (b, bc) = random_pair(&[channels], dt, dev, rng)?;
@@ -250,7 +245,7 @@ fn add_channel(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
     scaled_error(&y, &yc)
 }
 
-fn shift(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, forward: bool) -> Result<f64> {
+fn shift(dev: &Device, dt: DType, rng: &mut LofiRng, forward: bool) -> Result<f64> {
     let mut worst = 0.0f64;
     // C = 67 is not a multiple of 8 (fold = 8 still), T = 3 puts most frames at a snippet end.
     for (dims, frames) in [([16, 64, 7, 9], 8), ([9, 67, 5, 3], 3)] {
@@ -272,7 +267,7 @@ fn shift(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, forward: bool) -> Result
 fn sum_case(
     dev: &Device,
     dt: DType,
-    rng: &mut ChaCha8Rng,
+    rng: &mut LofiRng,
     shapes: &[(usize, usize, usize)],
     kernel: Kernel,
 ) -> Result<f64> {
@@ -291,17 +286,17 @@ fn sum_case(
     Ok(worst)
 }
 
-fn sum_rows(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
+fn sum_rows(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     // A row sum longer than a block, one shorter than a warp, and a small strided inner.
     sum_case(dev, dt, rng, &[(37, 3001, 1), (5, 19, 1), (3, 257, 7)], Kernel::SumAxisFwd)
 }
 
-fn sum_wide(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
+fn sum_wide(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     // A partial last tile (1000 = 31·32 + 8) and an axis shorter than the block's 8 rows.
     sum_case(dev, dt, rng, &[(4, 33, 1000), (3, 5, 64)], Kernel::SumAxisWideFwd)
 }
 
-fn broadcast(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
+fn broadcast(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     let (outer, axis, inner) = (4, 33, 1001);
     let alpha = 1.0 / axis as f64;
     let (x, xc) = random_pair(&[outer, inner], dt, dev, rng)?;
@@ -311,7 +306,7 @@ fn broadcast(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
     scaled_error(&y, &yc)
 }
 
-fn sgd(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, momentum: bool) -> Result<f64> {
+fn sgd(dev: &Device, dt: DType, rng: &mut LofiRng, momentum: bool) -> Result<f64> {
     let n = 100_003;
     let o = SgdStep { lr: 0.1, weight_decay: 1e-4, momentum: if momentum { 0.9 } else { 0.0 } };
     let (p, pc) = random_pair(&[n], dt, dev, rng)?;
@@ -328,7 +323,7 @@ fn sgd(dev: &Device, dt: DType, rng: &mut ChaCha8Rng, momentum: bool) -> Result<
 }
 
 /// cuBLAS through `Backend::matmul`: plain, transposed, batched and accumulating (beta = 1) shapes.
-fn matmul(dev: &Device, dt: DType, rng: &mut ChaCha8Rng) -> Result<f64> {
+fn matmul(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     let mut worst = 0.0f64;
     // (batch, m, k, n, trans_a, trans_w, beta)
     let shapes = [
@@ -393,7 +388,7 @@ mod tests {
     #[test]
     fn random_pairs_hold_identical_rounded_values() {
         // The pairing helpers round bf16 inputs identically on both sides.
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut rng = LofiRng::seeded(7);
         let (a, b) = random_pair(&[5, 3], DType::BF16, &Device::cpu(), &mut rng).unwrap();
         let av: Vec<f64> = a.to_f64_vec().unwrap();
         let bv: Vec<f64> = b.to_f64_vec().unwrap();

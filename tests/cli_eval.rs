@@ -217,3 +217,36 @@ fn bad_ground_truth_names_its_path() {
         out.stderr
     );
 }
+
+#[test]
+fn gt_segment_policy_flag_keeps_clips_or_drops_flawed_segments() {
+    // v1's only segment runs past the 100 s duration; the prediction covers [90, 100].
+    // keep: GT [90, 110] vs pred [90, 100] → tIoU 0.5, a match only at threshold 0.5.
+    // clip: GT becomes [90, 100] → tIoU 1 at every threshold.
+    // drop: no ground truth is left in the subset, which is an error naming the subset.
+    let gt = r#"{"database": {"v1": {"subset": "validation", "duration": 100.0,
+        "annotations": [{"segment": [90.0, 110.0], "label": "A"}]}}}"#;
+    let pred = r#"{"results": {"v1": [{"label": "A", "score": 0.9, "segment": [90.0, 100.0]}]}}"#;
+    let run = |policy: &str| {
+        let out = lofi_eval(
+            &format!("policy_{policy}"),
+            &[("gt.json", gt), ("pred.json", pred)],
+            &["--gt", "gt.json", "--pred", "pred.json", "--json", "--tiou", "0.5,0.75", "--gt-segments", policy],
+        );
+        (out.code, out.stdout, out.stderr)
+    };
+    let (code, stdout, _) = run("keep");
+    assert_eq!(code, Some(0));
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["mAP"], serde_json::json!([1.0, 0.0]));
+    let (code, stdout, _) = run("clip");
+    assert_eq!(code, Some(0));
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["mAP"], serde_json::json!([1.0, 1.0]));
+    let (code, _, stderr) = run("drop");
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("no ground-truth segments"), "{stderr}");
+    let (code, _, stderr) = run("bogus");
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("keep, clip, drop"), "{stderr}");
+}

@@ -2,7 +2,7 @@
 //! ActivityNet detection mAP of a result file, printed as a table or as one JSON object.
 //!
 //! Relies on `lofi::eval` for every number and on the annotation and result-file readers for
-//! path-naming errors. Ground truth is read with the `Keep` segment policy, as the official
+//! path-naming errors. Ground truth is read with the `Keep` segment policy by default, as the official
 //! evaluator does; flawed ground-truth segments and set-aside predictions are reported on stderr
 //! (and in the JSON object), never silently. See docs/eval.md.
 
@@ -34,12 +34,17 @@ pub struct EvalArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Flawed ground-truth segments (reversed, empty, negative, beyond the duration): keep them
+    /// as written (the official evaluator's behaviour), clip them to the video, or drop them.
+    /// They are counted and reported whichever is chosen.
+    #[arg(long, default_value = "keep", value_name = "keep|clip|drop")]
+    pub gt_segments: SegmentPolicy,
 }
 
 /// Runs the evaluation and prints the result.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let thresholds = parse_thresholds(&args.tiou)?;
-    let gt = Annotations::load(&args.gt, SegmentPolicy::Keep).context("reading the ground truth")?;
+    let gt = Annotations::load(&args.gt, args.gt_segments).context("reading the ground truth")?;
     let pred = ResultFile::load(&args.pred).context("reading the predictions")?;
     let ev = evaluate(&gt, &args.subset, &pred.results, &thresholds)
         .with_context(|| format!("evaluating {} against {}", args.pred.display(), args.gt.display()))?;

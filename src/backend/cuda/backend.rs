@@ -2,7 +2,7 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{cublas, elementwise, optim, reduce, shift};
+use super::{cublas, elementwise, graph, optim, reduce, shift};
 use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
 use crate::tensor::Tensor;
 use crate::Result;
@@ -76,5 +76,23 @@ impl Backend for CudaBackend {
     }
     fn sgd_step(&self, param: &Tensor, grad: &Tensor, momentum_buf: Option<&Tensor>, o: &SgdStep) -> Result<()> {
         optim::sgd_step(param, grad, momentum_buf, o)
+    }
+    fn knn_score(&self, x: &Tensor, gram: &Tensor, score: &Tensor) -> Result<()> {
+        graph::knn_score(x, gram, score)
+    }
+    fn knn_topk(&self, score: &Tensor, idx: &Tensor, k: usize) -> Result<()> {
+        graph::knn_topk(score, idx, k)
+    }
+    fn graph_gather_fwd(&self, x: &Tensor, idx: &Tensor, y: &Tensor, with_self: bool) -> Result<()> {
+        graph::graph_gather_fwd(x, idx, y, with_self)
+    }
+    fn graph_gather_bwd(&self, dy: &Tensor, idx: &Tensor, dx: &Tensor, with_self: bool) -> Result<()> {
+        graph::graph_gather_bwd(dy, idx, dx, with_self)
+    }
+    fn max_lastdim_fwd(&self, x: &Tensor, y: &Tensor, argmax: &Tensor, k: usize) -> Result<()> {
+        graph::max_lastdim_fwd(x, y, argmax, k)
+    }
+    fn max_lastdim_bwd(&self, dy: &Tensor, argmax: &Tensor, dx: &Tensor, k: usize) -> Result<()> {
+        graph::max_lastdim_bwd(dy, argmax, dx, k)
     }
 }

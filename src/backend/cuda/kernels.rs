@@ -36,10 +36,11 @@ pub enum Module {
     Shift,
     Reduce,
     Optim,
+    Graph,
 }
 
 impl Module {
-    pub const ALL: [Module; 4] = [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim];
+    pub const ALL: [Module; 5] = [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Graph];
 
     pub const fn stem(self) -> &'static str {
         match self {
@@ -47,6 +48,7 @@ impl Module {
             Module::Shift => "shift",
             Module::Reduce => "reduce",
             Module::Optim => "optim",
+            Module::Graph => "graph",
         }
     }
 
@@ -99,6 +101,12 @@ kernels! {
     BroadcastAxisFwd => Reduce, "broadcast_axis_fwd";
     SgdUpdate => Optim, "sgd_update";
     SgdMomentumUpdate => Optim, "sgd_momentum_update";
+    KnnScoreFwd => Graph, "knn_score_fwd";
+    KnnTopkFwd => Graph, "knn_topk_fwd";
+    GraphGatherFwd => Graph, "graph_gather_fwd";
+    GraphGatherBwd => Graph, "graph_gather_bwd";
+    MaxLastdimFwd => Graph, "max_lastdim_fwd";
+    MaxLastdimBwd => Graph, "max_lastdim_bwd";
 }
 
 impl Kernel {

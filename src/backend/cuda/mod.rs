@@ -14,6 +14,7 @@ pub mod bench;
 mod cublas;
 mod device;
 mod elementwise;
+mod graph;
 pub mod kernels;
 mod launch;
 pub mod libs;

@@ -7,6 +7,8 @@
 //! tensors. Tolerances (DESIGN.md §5): 1e-5 for fp32 with TF32 off, 2e-3 for TF32 GEMM, 2e-2 for
 //! bf16. The list of cases covers every entry of the kernel registry (a unit test checks that).
 
+mod head;
+
 use crate::rng::Rng as LofiRng;
 use rand::Rng as _;
 
@@ -106,6 +108,7 @@ pub fn cases() -> Vec<Case> {
         v.push(Case::new(Kernel::BroadcastAxisFwd, dtype, broadcast));
         v.push(Case::new(Kernel::SgdUpdate, dtype, |d, t, r| sgd(d, t, r, false)));
         v.push(Case::new(Kernel::SgdMomentumUpdate, dtype, |d, t, r| sgd(d, t, r, true)));
+        head::push_cases(&mut v, dtype);
     }
     v.push(Case::covering("matmul_f32", &[], DType::F32, matmul));
     v.push(Case { tf32: true, tolerance: TOL_TF32, ..Case::covering("matmul_tf32", &[], DType::F32, matmul) });

@@ -2,7 +2,7 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{cublas, elementwise, graph, optim, reduce, shift};
+use super::{align, cublas, elementwise, graph, optim, reduce, shift};
 use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
 use crate::tensor::Tensor;
 use crate::Result;
@@ -94,5 +94,11 @@ impl Backend for CudaBackend {
     }
     fn max_lastdim_bwd(&self, dy: &Tensor, argmax: &Tensor, dx: &Tensor, k: usize) -> Result<()> {
         graph::max_lastdim_bwd(dy, argmax, dx, k)
+    }
+    fn align1d_fwd(&self, x: &Tensor, rois: &Tensor, y: &Tensor, bins: usize) -> Result<()> {
+        align::align1d_fwd(x, rois, y, bins)
+    }
+    fn align1d_bwd(&self, dy: &Tensor, rois: &Tensor, dx: &Tensor, bins: usize) -> Result<()> {
+        align::align1d_bwd(dy, rois, dx, bins)
     }
 }

@@ -37,10 +37,12 @@ pub enum Module {
     Reduce,
     Optim,
     Graph,
+    Align,
 }
 
 impl Module {
-    pub const ALL: [Module; 5] = [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Graph];
+    pub const ALL: [Module; 6] =
+        [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Graph, Module::Align];
 
     pub const fn stem(self) -> &'static str {
         match self {
@@ -49,6 +51,7 @@ impl Module {
             Module::Reduce => "reduce",
             Module::Optim => "optim",
             Module::Graph => "graph",
+            Module::Align => "align",
         }
     }
 
@@ -107,6 +110,9 @@ kernels! {
     GraphGatherBwd => Graph, "graph_gather_bwd";
     MaxLastdimFwd => Graph, "max_lastdim_fwd";
     MaxLastdimBwd => Graph, "max_lastdim_bwd";
+    Align1dFwd => Align, "align1d_fwd";
+    Align1dBwd => Align, "align1d_bwd";
+    Align1dLongBwd => Align, "align1d_long_bwd";
 }
 
 impl Kernel {

@@ -9,6 +9,7 @@
 //! cudarc panics when a CUDA library is missing, so every entry point checks `is_culib_present()`
 //! first (`libs`) and turns absence into `Error::NoCuda` (no driver or device) or `Error::Cuda`.
 
+mod align;
 mod backend;
 pub mod bench;
 mod cublas;

@@ -7,11 +7,12 @@ use rand::Rng as _;
 
 use super::{cuda, poisoned_pair, random_pair, scaled_error, Case};
 use crate::backend::cpu::CpuBackend;
+use crate::backend::cuda::align::bwd_kernel_for;
 use crate::backend::cuda::kernels::Kernel;
 use crate::backend::Backend;
 use crate::rng::Rng as LofiRng;
 use crate::tensor::{DType, Device, Tensor};
-use crate::Result;
+use crate::{Error, Result};
 
 /// The cases of this module for one dtype, appended in registry order.
 pub(super) fn push_cases(v: &mut Vec<Case>, dtype: DType) {
@@ -21,6 +22,9 @@ pub(super) fn push_cases(v: &mut Vec<Case>, dtype: DType) {
     v.push(Case::new(Kernel::GraphGatherBwd, dtype, |d, t, r| graph_gather(d, t, r, false)));
     v.push(Case::new(Kernel::MaxLastdimFwd, dtype, max_lastdim_fwd));
     v.push(Case::new(Kernel::MaxLastdimBwd, dtype, max_lastdim_bwd));
+    v.push(Case::new(Kernel::Align1dFwd, dtype, |d, t, r| align1d(d, t, r, None)));
+    v.push(Case::new(Kernel::Align1dBwd, dtype, |d, t, r| align1d(d, t, r, Some(Kernel::Align1dBwd))));
+    v.push(Case::new(Kernel::Align1dLongBwd, dtype, |d, t, r| align1d(d, t, r, Some(Kernel::Align1dLongBwd))));
 }
 
 /// Random i64 indices in 0..n on `dev` and the same on the CPU.
@@ -111,4 +115,69 @@ fn max_lastdim_bwd(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     cuda().max_lastdim_bwd(&dy, &a, &dx, k)?;
     CpuBackend.max_lastdim_bwd(&dyc, &ac, &dxc, k)?;
     scaled_error(&dx, &dxc)
+}
+
+/// Rois for a feature of length `l` in `batch` samples: G-TAD anchors (b, s, s + d) with the
+/// [b, 0, 0] rows of the official table, plus the golden README's edge cases (rois beyond both
+/// ends, reversed and empty rois, a roi entirely outside, samples exactly on −1 and L, len/P = 2)
+/// and random rois.
+fn rois(batch: usize, l: usize, bins: usize, rng: &mut LofiRng) -> Vec<f32> {
+    let lf = l as f32;
+    let p = bins as f32;
+    let mut v = Vec::new();
+    for b in 0..batch {
+        let bf = b as f32;
+        for s in (0..l).step_by(l.div_ceil(9)) {
+            for d in [1, 2, l / 3, l] {
+                let (s, e) = if s + d < l { (s as f32, (s + d) as f32) } else { (0.0, 0.0) };
+                v.extend([bf, s, e]);
+            }
+        }
+        v.extend([bf, -3.5, lf + 2.25]); // beyond both ends
+        v.extend([bf, 4.0, 2.0]); // reversed: length forced to 1
+        v.extend([bf, lf + 5.0, lf + 9.0]); // entirely outside
+        v.extend([bf, -1.0 - 0.5 / p, lf - 1.0 - 0.5 / p]); // len = L: samples exactly on −1 and L
+        v.extend([bf, 1.0, 1.0 + 2.0 * p]); // len/P exactly 2
+        for _ in 0..8 {
+            let s = rng.random_range(-2.0f32..lf);
+            let e = s + rng.random_range(0.0f32..lf / 2.0);
+            v.extend([bf, s, e]);
+        }
+    }
+    v
+}
+
+/// Align1D forward (`bwd` None) or the backward kernel `bwd` names. In bf16 the rois round like
+/// every input (both sides see the rounded values), so some edge cases move off their edge.
+fn align1d(dev: &Device, dt: DType, rng: &mut LofiRng, bwd: Option<Kernel>) -> Result<f64> {
+    let mut worst = 0.0f64;
+    // (batch, c, l, bins): G-TAD's P = 32 inner and 4 context bins; L = 500 takes the long kernel.
+    let shapes: &[(usize, usize, usize, usize)] = match bwd {
+        Some(Kernel::Align1dLongBwd) => &[(2, 5, 500, 32)],
+        _ => &[(3, 7, 100, 32), (2, 5, 17, 4), (2, 3, 300, 32)],
+    };
+    for &(batch, c, l, bins) in shapes {
+        if let Some(k) = bwd {
+            if bwd_kernel_for(l) != k {
+                return Err(Error::invalid("selftest", format!("L = {l} does not select {}", k.stem())));
+            }
+        }
+        let values = rois(batch, l, bins, rng);
+        let r = values.len() / 3;
+        let (ro, roc) = super::pair_of(&values, &[r, 3], dt, dev)?;
+        if bwd.is_none() {
+            let (x, xc) = random_pair(&[batch, c, l], dt, dev, rng)?;
+            let (y, yc) = poisoned_pair(&[r, c, bins], dt, dev)?;
+            cuda().align1d_fwd(&x, &ro, &y, bins)?;
+            CpuBackend.align1d_fwd(&xc, &roc, &yc, bins)?;
+            worst = worst.max(scaled_error(&y, &yc)?);
+        } else {
+            let (dy, dyc) = random_pair(&[r, c, bins], dt, dev, rng)?;
+            let (dx, dxc) = poisoned_pair(&[batch, c, l], dt, dev)?;
+            cuda().align1d_bwd(&dy, &ro, &dx, bins)?;
+            CpuBackend.align1d_bwd(&dyc, &roc, &dxc, bins)?;
+            worst = worst.max(scaled_error(&dx, &dxc)?);
+        }
+    }
+    Ok(worst)
 }

@@ -2,7 +2,7 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{align, cublas, elementwise, graph, optim, reduce, shift};
+use super::{align, cublas, elementwise, graph, loss, optim, reduce, shift};
 use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
 use crate::tensor::Tensor;
 use crate::Result;
@@ -100,5 +100,26 @@ impl Backend for CudaBackend {
     }
     fn align1d_bwd(&self, dy: &Tensor, rois: &Tensor, dx: &Tensor, bins: usize) -> Result<()> {
         align::align1d_bwd(dy, rois, dx, bins)
+    }
+    fn softmax_xent_fwd(&self, logits: &Tensor, target: &Tensor, loss: &Tensor, probs: &Tensor) -> Result<()> {
+        loss::softmax_xent_fwd(logits, target, loss, probs)
+    }
+    fn softmax_xent_bwd(&self, probs: &Tensor, target: &Tensor, dloss: &Tensor, dlogits: &Tensor) -> Result<()> {
+        loss::softmax_xent_bwd(probs, target, dloss, dlogits)
+    }
+    fn weighted_bce_fwd(&self, p: &Tensor, t: &Tensor, loss: &Tensor, w1: f64, w0: f64, eps: f64) -> Result<()> {
+        loss::weighted_bce_fwd(p, t, loss, w1, w0, eps)
+    }
+    fn weighted_bce_bwd(
+        &self,
+        p: &Tensor,
+        t: &Tensor,
+        dloss: &Tensor,
+        dp: &Tensor,
+        w1: f64,
+        w0: f64,
+        eps: f64,
+    ) -> Result<()> {
+        loss::weighted_bce_bwd(p, t, dloss, dp, w1, w0, eps)
     }
 }

@@ -38,11 +38,12 @@ pub enum Module {
     Optim,
     Graph,
     Align,
+    Loss,
 }
 
 impl Module {
-    pub const ALL: [Module; 6] =
-        [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Graph, Module::Align];
+    pub const ALL: [Module; 7] =
+        [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Graph, Module::Align, Module::Loss];
 
     pub const fn stem(self) -> &'static str {
         match self {
@@ -52,6 +53,7 @@ impl Module {
             Module::Optim => "optim",
             Module::Graph => "graph",
             Module::Align => "align",
+            Module::Loss => "loss",
         }
     }
 
@@ -113,6 +115,10 @@ kernels! {
     Align1dFwd => Align, "align1d_fwd";
     Align1dBwd => Align, "align1d_bwd";
     Align1dLongBwd => Align, "align1d_long_bwd";
+    SoftmaxXentFwd => Loss, "softmax_xent_fwd";
+    SoftmaxXentBwd => Loss, "softmax_xent_bwd";
+    WeightedBceFwd => Loss, "weighted_bce_fwd";
+    WeightedBceBwd => Loss, "weighted_bce_bwd";
 }
 
 impl Kernel {

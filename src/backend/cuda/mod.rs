@@ -19,6 +19,7 @@ mod graph;
 pub mod kernels;
 mod launch;
 pub mod libs;
+mod loss;
 pub mod modules;
 pub mod nvrtc;
 mod optim;

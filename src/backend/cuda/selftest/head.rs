@@ -25,6 +25,10 @@ pub(super) fn push_cases(v: &mut Vec<Case>, dtype: DType) {
     v.push(Case::new(Kernel::Align1dFwd, dtype, |d, t, r| align1d(d, t, r, None)));
     v.push(Case::new(Kernel::Align1dBwd, dtype, |d, t, r| align1d(d, t, r, Some(Kernel::Align1dBwd))));
     v.push(Case::new(Kernel::Align1dLongBwd, dtype, |d, t, r| align1d(d, t, r, Some(Kernel::Align1dLongBwd))));
+    v.push(Case::new(Kernel::SoftmaxXentFwd, dtype, softmax_xent_fwd));
+    v.push(Case::new(Kernel::SoftmaxXentBwd, dtype, softmax_xent_bwd));
+    v.push(Case::new(Kernel::WeightedBceFwd, dtype, weighted_bce_fwd));
+    v.push(Case::new(Kernel::WeightedBceBwd, dtype, weighted_bce_bwd));
 }
 
 /// Random i64 indices in 0..n on `dev` and the same on the CPU.
@@ -180,4 +184,67 @@ fn align1d(dev: &Device, dt: DType, rng: &mut LofiRng, bwd: Option<Kernel>) -> R
         }
     }
     Ok(worst)
+}
+
+fn softmax_xent_fwd(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
+    let mut worst = 0.0f64;
+    // k below, at and above a warp; logits spread over [−8, 8].
+    for (n, k) in [(1003, 201), (37, 2), (5, 32)] {
+        let values: Vec<f32> = (0..n * k).map(|_| rng.random_range(-8.0f32..8.0)).collect();
+        let (l, lc) = super::pair_of(&values, &[n, k], dt, dev)?;
+        let (t, tc) = index_pair(&[n], k, dev, rng)?;
+        let (loss, lossc) = poisoned_pair(&[1], dt, dev)?;
+        let (p, pc) = poisoned_pair(&[n, k], dt, dev)?;
+        cuda().softmax_xent_fwd(&l, &t, &loss, &p)?;
+        CpuBackend.softmax_xent_fwd(&lc, &tc, &lossc, &pc)?;
+        worst = worst.max(scaled_error(&loss, &lossc)?).max(scaled_error(&p, &pc)?);
+    }
+    Ok(worst)
+}
+
+fn softmax_xent_bwd(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
+    let (n, k) = (1003, 201);
+    let values: Vec<f32> = (0..n * k).map(|_| rng.random_range(0.0f32..1.0)).collect();
+    let (p, pc) = super::pair_of(&values, &[n, k], dt, dev)?;
+    let (t, tc) = index_pair(&[n], k, dev, rng)?;
+    let (g, gc) = random_pair(&[1], dt, dev, rng)?;
+    let (d, dc) = poisoned_pair(&[n, k], dt, dev)?;
+    cuda().softmax_xent_bwd(&p, &t, &g, &d)?;
+    CpuBackend.softmax_xent_bwd(&pc, &tc, &gc, &dc)?;
+    scaled_error(&d, &dc)
+}
+
+/// G-TAD-like weights (positives rare) and a small eps.
+const BCE: (f64, f64, f64) = (4.3, 0.57, 1e-6);
+
+/// Probabilities in [0.001, 0.999] and {0, 1} targets, `n` of each.
+fn bce_inputs(n: usize, dt: DType, dev: &Device, rng: &mut LofiRng) -> Result<[(Tensor, Tensor); 2]> {
+    let p: Vec<f32> = (0..n).map(|_| rng.random_range(0.001f32..0.999)).collect();
+    let t: Vec<f32> = (0..n).map(|_| if rng.random_range(0.0f32..1.0) < 0.2 { 1.0 } else { 0.0 }).collect();
+    Ok([super::pair_of(&p, &[n], dt, dev)?, super::pair_of(&t, &[n], dt, dev)?])
+}
+
+fn weighted_bce_fwd(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
+    let (w1, w0, eps) = BCE;
+    let mut worst = 0.0f64;
+    // A G-TAD map (B·D·L) and a length below one block.
+    for n in [16 * 100 * 100 + 17, 200] {
+        let [(p, pc), (t, tc)] = bce_inputs(n, dt, dev, rng)?;
+        let (loss, lossc) = poisoned_pair(&[1], dt, dev)?;
+        cuda().weighted_bce_fwd(&p, &t, &loss, w1, w0, eps)?;
+        CpuBackend.weighted_bce_fwd(&pc, &tc, &lossc, w1, w0, eps)?;
+        worst = worst.max(scaled_error(&loss, &lossc)?);
+    }
+    Ok(worst)
+}
+
+fn weighted_bce_bwd(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
+    let (w1, w0, eps) = BCE;
+    let n = 100_003;
+    let [(p, pc), (t, tc)] = bce_inputs(n, dt, dev, rng)?;
+    let (g, gc) = random_pair(&[1], dt, dev, rng)?;
+    let (d, dc) = poisoned_pair(&[n], dt, dev)?;
+    cuda().weighted_bce_bwd(&p, &t, &g, &d, w1, w0, eps)?;
+    CpuBackend.weighted_bce_bwd(&pc, &tc, &gc, &dc, w1, w0, eps)?;
+    scaled_error(&d, &dc)
 }

@@ -2,7 +2,7 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{align, cublas, elementwise, graph, loss, optim, reduce, shift};
+use super::{align, cublas, elementwise, gather, graph, loss, optim, reduce, shift};
 use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
 use crate::tensor::Tensor;
 use crate::Result;
@@ -121,5 +121,11 @@ impl Backend for CudaBackend {
         eps: f64,
     ) -> Result<()> {
         loss::weighted_bce_bwd(p, t, dloss, dp, w1, w0, eps)
+    }
+    fn gather_axis(&self, x: &Tensor, idx: &Tensor, y: &Tensor, outer: usize, inner: usize) -> Result<()> {
+        gather::gather_axis(x, idx, y, outer, inner)
+    }
+    fn scatter_add_axis(&self, dy: &Tensor, idx: &Tensor, dx: &Tensor, outer: usize, inner: usize) -> Result<()> {
+        gather::scatter_add_axis(dy, idx, dx, outer, inner)
     }
 }

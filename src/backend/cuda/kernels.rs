@@ -39,11 +39,20 @@ pub enum Module {
     Graph,
     Align,
     Loss,
+    Gather,
 }
 
 impl Module {
-    pub const ALL: [Module; 7] =
-        [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Graph, Module::Align, Module::Loss];
+    pub const ALL: [Module; 8] = [
+        Module::Elementwise,
+        Module::Shift,
+        Module::Reduce,
+        Module::Optim,
+        Module::Graph,
+        Module::Align,
+        Module::Loss,
+        Module::Gather,
+    ];
 
     pub const fn stem(self) -> &'static str {
         match self {
@@ -54,6 +63,7 @@ impl Module {
             Module::Graph => "graph",
             Module::Align => "align",
             Module::Loss => "loss",
+            Module::Gather => "gather",
         }
     }
 
@@ -119,6 +129,8 @@ kernels! {
     SoftmaxXentBwd => Loss, "softmax_xent_bwd";
     WeightedBceFwd => Loss, "weighted_bce_fwd";
     WeightedBceBwd => Loss, "weighted_bce_bwd";
+    GatherAxisFwd => Gather, "gather_axis_fwd";
+    ScatterAddAxisFwd => Gather, "scatter_add_axis_fwd";
 }
 
 impl Kernel {

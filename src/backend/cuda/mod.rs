@@ -15,6 +15,7 @@ pub mod bench;
 mod cublas;
 mod device;
 mod elementwise;
+mod gather;
 mod graph;
 pub mod kernels;
 mod launch;

@@ -29,6 +29,8 @@ pub(super) fn push_cases(v: &mut Vec<Case>, dtype: DType) {
     v.push(Case::new(Kernel::SoftmaxXentBwd, dtype, softmax_xent_bwd));
     v.push(Case::new(Kernel::WeightedBceFwd, dtype, weighted_bce_fwd));
     v.push(Case::new(Kernel::WeightedBceBwd, dtype, weighted_bce_bwd));
+    v.push(Case::new(Kernel::GatherAxisFwd, dtype, |d, t, r| gather_axis(d, t, r, true)));
+    v.push(Case::new(Kernel::ScatterAddAxisFwd, dtype, |d, t, r| gather_axis(d, t, r, false)));
 }
 
 /// Random i64 indices in 0..n on `dev` and the same on the CPU.
@@ -247,4 +249,26 @@ fn weighted_bce_bwd(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     cuda().weighted_bce_bwd(&p, &t, &g, &d, w1, w0, eps)?;
     CpuBackend.weighted_bce_bwd(&pc, &tc, &gc, &dc, w1, w0, eps)?;
     scaled_error(&d, &dc)
+}
+
+fn gather_axis(dev: &Device, dt: DType, rng: &mut LofiRng, forward: bool) -> Result<f64> {
+    let mut worst = 0.0f64;
+    // (outer, n, m, inner): repeated indices (m > n), a row gather (inner = 1), a wide inner.
+    for (outer, n, m, inner) in [(3, 17, 40, 33), (5, 1000, 301, 1), (1, 9, 4, 1025)] {
+        let (idx, idxc) = index_pair(&[m], n, dev, rng)?;
+        if forward {
+            let (x, xc) = random_pair(&[outer, n, inner], dt, dev, rng)?;
+            let (y, yc) = poisoned_pair(&[outer, m, inner], dt, dev)?;
+            cuda().gather_axis(&x, &idx, &y, outer, inner)?;
+            CpuBackend.gather_axis(&xc, &idxc, &yc, outer, inner)?;
+            worst = worst.max(scaled_error(&y, &yc)?);
+        } else {
+            let (dy, dyc) = random_pair(&[outer, m, inner], dt, dev, rng)?;
+            let (dx, dxc) = poisoned_pair(&[outer, n, inner], dt, dev)?;
+            cuda().scatter_add_axis(&dy, &idx, &dx, outer, inner)?;
+            CpuBackend.scatter_add_axis(&dyc, &idxc, &dxc, outer, inner)?;
+            worst = worst.max(scaled_error(&dx, &dxc)?);
+        }
+    }
+    Ok(worst)
 }

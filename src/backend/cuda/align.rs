@@ -117,3 +117,50 @@ pub fn align1d_bwd(dy: &Tensor, rois: &Tensor, dx: &Tensor, bins: usize) -> Resu
     let l = dx.dims().last().copied().unwrap_or(0);
     align(bwd_kernel_for(l), dy, rois, dx, bins, false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::CpuBackend;
+    use crate::backend::Backend;
+    use crate::tensor::{DType, Device};
+
+    /// Whether the CPU twin runs on `rois` (batch 2, L 10, `bins` bins).
+    fn cpu_accepts(rois: &[f32], bins: usize) -> bool {
+        let cpu = Device::cpu();
+        let r = rois.len() / 3;
+        let x = Tensor::zeros([2, 2, 10], DType::F32, &cpu).unwrap();
+        let ro = Tensor::from_slice(rois, [r, 3], &cpu).unwrap();
+        let y = Tensor::zeros([r, 2, bins], DType::F32, &cpu).unwrap();
+        CpuBackend.align1d_fwd(&x, &ro, &y, bins).is_ok()
+    }
+
+    #[test]
+    fn host_roi_checks_agree_with_the_cpu_twin() {
+        let cases: [[f32; 3]; 9] = [
+            [0.0, 1.0, 5.0],
+            [1.0, -3.0, 12.0],
+            [1.0, 4.0, 2.0],
+            [2.0, 0.0, 1.0],
+            [-1.0, 0.0, 1.0],
+            [0.5, 0.0, 1.0],
+            [0.0, f32::NAN, 1.0],
+            [0.0, 0.0, f32::INFINITY],
+            [0.0, -1e9, 1e9],
+        ];
+        for rois in cases {
+            let t = Tensor::from_slice(&rois, [1, 3], &Device::cpu()).unwrap();
+            assert_eq!(check_rois(&t, 2, 4).is_ok(), cpu_accepts(&rois, 4), "{rois:?}");
+        }
+    }
+
+    #[test]
+    fn the_backward_kernel_follows_the_feature_length() {
+        assert_eq!(bwd_kernel_for(1), Kernel::Align1dBwd);
+        assert_eq!(bwd_kernel_for(SMEM_L), Kernel::Align1dBwd);
+        assert_eq!(bwd_kernel_for(SMEM_L + 1), Kernel::Align1dLongBwd);
+        // 32 private rows of the longest feature fit the block's shared memory.
+        assert!(smem_threads(SMEM_L) as usize * SMEM_L * 4 <= SMEM_BYTES);
+        assert_eq!(smem_threads(100), 64);
+    }
+}

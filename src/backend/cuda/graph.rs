@@ -91,8 +91,8 @@ pub fn knn_topk(score: &Tensor, idx: &Tensor, k: usize) -> Result<()> {
     }
 }
 
-/// The neighbour gather (`fwd`: x → y) or its adjoint (`!fwd`: dy → dx); `feat` is the [B, C, L]
-/// side, `graph` the [B, C', L, k] side.
+/// The neighbour gather (`fwd`: x → y) or its adjoint (`!fwd`: dy → dx); `feat` is whichever of
+/// the two is the [B, C, L] side, the other is [B, C', L, k].
 fn gather(kernel: Kernel, src: &Tensor, idx: &Tensor, dst: &Tensor, with_self: bool, fwd: bool) -> Result<()> {
     let dtype = check_tensors(kernel, &[src, dst])?;
     let feat = if fwd { src } else { dst };

@@ -153,14 +153,18 @@ fn rois(batch: usize, l: usize, bins: usize, rng: &mut LofiRng) -> Vec<f32> {
     v
 }
 
+/// (batch, c, l, bins) of the Align1D cases: G-TAD's P = 32 inner and 4 context bins.
+const ALIGN_SHAPES: &[(usize, usize, usize, usize)] = &[(3, 7, 100, 32), (2, 5, 17, 4), (2, 3, 300, 32)];
+/// A feature long enough for `align1d_long_bwd`.
+const ALIGN_LONG_SHAPES: &[(usize, usize, usize, usize)] = &[(2, 5, 500, 32)];
+
 /// Align1D forward (`bwd` None) or the backward kernel `bwd` names. In bf16 the rois round like
 /// every input (both sides see the rounded values), so some edge cases move off their edge.
 fn align1d(dev: &Device, dt: DType, rng: &mut LofiRng, bwd: Option<Kernel>) -> Result<f64> {
     let mut worst = 0.0f64;
-    // (batch, c, l, bins): G-TAD's P = 32 inner and 4 context bins; L = 500 takes the long kernel.
-    let shapes: &[(usize, usize, usize, usize)] = match bwd {
-        Some(Kernel::Align1dLongBwd) => &[(2, 5, 500, 32)],
-        _ => &[(3, 7, 100, 32), (2, 5, 17, 4), (2, 3, 300, 32)],
+    let shapes = match bwd {
+        Some(Kernel::Align1dLongBwd) => ALIGN_LONG_SHAPES,
+        _ => ALIGN_SHAPES,
     };
     for &(batch, c, l, bins) in shapes {
         if let Some(k) = bwd {
@@ -271,4 +275,30 @@ fn gather_axis(dev: &Device, dt: DType, rng: &mut LofiRng, forward: bool) -> Res
         }
     }
     Ok(worst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Align1D cases' rois are valid for the CPU twin (which would otherwise fail the case on a
+    /// GPU for a reason unrelated to the kernel), in both dtypes' rounding.
+    #[test]
+    fn align_case_rois_are_accepted_by_the_cpu_twin() {
+        let cpu = Device::cpu();
+        let mut rng = LofiRng::seeded(3);
+        for dt in [DType::F32, DType::BF16] {
+            for &(batch, c, l, bins) in ALIGN_SHAPES.iter().chain(ALIGN_LONG_SHAPES) {
+                let values = rois(batch, l, bins, &mut rng);
+                let r = values.len() / 3;
+                let (_, roc) = super::super::pair_of(&values, &[r, 3], dt, &cpu).unwrap();
+                let (_, xc) = random_pair(&[batch, c, l], dt, &cpu, &mut rng).unwrap();
+                let yc = Tensor::zeros([r, c, bins], DType::F32, &cpu).unwrap();
+                CpuBackend.align1d_fwd(&xc, &roc, &yc, bins).unwrap();
+                assert!(yc.to_f64_vec().unwrap().iter().all(|v| v.is_finite()));
+            }
+        }
+        assert!(ALIGN_SHAPES.iter().all(|s| bwd_kernel_for(s.2) == Kernel::Align1dBwd));
+        assert!(ALIGN_LONG_SHAPES.iter().all(|s| bwd_kernel_for(s.2) == Kernel::Align1dLongBwd));
+    }
 }

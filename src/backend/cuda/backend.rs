@@ -3,7 +3,7 @@
 //! silent no-op).
 
 use super::{cublas, elementwise, optim, reduce, shift};
-use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
+use crate::backend::{AdamStep, Backend, Binary, SgdStep, ShiftGeom, Unary};
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -76,5 +76,15 @@ impl Backend for CudaBackend {
     }
     fn sgd_step(&self, param: &Tensor, grad: &Tensor, momentum_buf: Option<&Tensor>, o: &SgdStep) -> Result<()> {
         optim::sgd_step(param, grad, momentum_buf, o)
+    }
+    fn adam_step(
+        &self,
+        param: &Tensor,
+        grad: &Tensor,
+        exp_avg: &Tensor,
+        exp_avg_sq: &Tensor,
+        o: &AdamStep,
+    ) -> Result<()> {
+        optim::adam_step(param, grad, exp_avg, exp_avg_sq, o)
     }
 }

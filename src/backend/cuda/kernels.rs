@@ -99,6 +99,7 @@ kernels! {
     BroadcastAxisFwd => Reduce, "broadcast_axis_fwd";
     SgdUpdate => Optim, "sgd_update";
     SgdMomentumUpdate => Optim, "sgd_momentum_update";
+    AdamUpdate => Optim, "adam_update";
 }
 
 impl Kernel {

@@ -2,8 +2,8 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{cublas, elementwise, optim, reduce, shift};
-use crate::backend::{AdamStep, Backend, Binary, SgdStep, ShiftGeom, Unary};
+use super::{cublas, elementwise, optim, pool, reduce, shift};
+use crate::backend::{AdamStep, Backend, Binary, PoolGeom, SgdStep, ShiftGeom, Unary};
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -86,5 +86,11 @@ impl Backend for CudaBackend {
         o: &AdamStep,
     ) -> Result<()> {
         optim::adam_step(param, grad, exp_avg, exp_avg_sq, o)
+    }
+    fn maxpool2d_fwd(&self, g: &PoolGeom, x: &Tensor, y: &Tensor, argmax: &Tensor) -> Result<()> {
+        pool::maxpool2d_fwd(g, x, y, argmax)
+    }
+    fn maxpool2d_bwd(&self, g: &PoolGeom, dy: &Tensor, argmax: &Tensor, dx: &Tensor) -> Result<()> {
+        pool::maxpool2d_bwd(g, dy, argmax, dx)
     }
 }

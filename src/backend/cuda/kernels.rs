@@ -36,10 +36,11 @@ pub enum Module {
     Shift,
     Reduce,
     Optim,
+    Pool,
 }
 
 impl Module {
-    pub const ALL: [Module; 4] = [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim];
+    pub const ALL: [Module; 5] = [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Pool];
 
     pub const fn stem(self) -> &'static str {
         match self {
@@ -47,6 +48,7 @@ impl Module {
             Module::Shift => "shift",
             Module::Reduce => "reduce",
             Module::Optim => "optim",
+            Module::Pool => "pool",
         }
     }
 
@@ -100,6 +102,8 @@ kernels! {
     SgdUpdate => Optim, "sgd_update";
     SgdMomentumUpdate => Optim, "sgd_momentum_update";
     AdamUpdate => Optim, "adam_update";
+    MaxPool2dFwd => Pool, "maxpool2d_fwd";
+    MaxPool2dBwd => Pool, "maxpool2d_bwd";
 }
 
 impl Kernel {

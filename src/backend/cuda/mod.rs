@@ -20,6 +20,7 @@ pub mod libs;
 pub mod modules;
 pub mod nvrtc;
 mod optim;
+mod pool;
 mod reduce;
 pub mod selftest;
 mod shift;

@@ -11,6 +11,7 @@ use crate::rng::Rng as LofiRng;
 use rand::Rng as _;
 
 mod adam;
+mod pool;
 
 use super::kernels::Kernel;
 use super::reduce::sum_kernel_for;
@@ -109,6 +110,7 @@ pub fn cases() -> Vec<Case> {
         v.push(Case::new(Kernel::SgdUpdate, dtype, |d, t, r| sgd(d, t, r, false)));
         v.push(Case::new(Kernel::SgdMomentumUpdate, dtype, |d, t, r| sgd(d, t, r, true)));
         v.extend(adam::cases(dtype));
+        v.extend(pool::cases(dtype));
     }
     v.push(Case::covering("matmul_f32", &[], DType::F32, matmul));
     v.push(Case { tf32: true, tolerance: TOL_TF32, ..Case::covering("matmul_tf32", &[], DType::F32, matmul) });

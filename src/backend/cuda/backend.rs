@@ -2,7 +2,7 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{cublas, elementwise, optim, pool, reduce, shift};
+use super::{cublas, elementwise, layout, optim, pool, reduce, shift};
 use crate::backend::{AdamStep, Backend, Binary, PoolGeom, SgdStep, ShiftGeom, Unary};
 use crate::tensor::Tensor;
 use crate::Result;
@@ -92,5 +92,14 @@ impl Backend for CudaBackend {
     }
     fn maxpool2d_bwd(&self, g: &PoolGeom, dy: &Tensor, argmax: &Tensor, dx: &Tensor) -> Result<()> {
         pool::maxpool2d_bwd(g, dy, argmax, dx)
+    }
+    fn permute(&self, x: &Tensor, perm: &[usize], y: &Tensor) -> Result<()> {
+        layout::permute(x, perm, y)
+    }
+    fn copy_into_axis(&self, x: &Tensor, y: &Tensor, outer: usize, inner: usize, offset: usize) -> Result<()> {
+        layout::copy_into_axis(x, y, outer, inner, offset)
+    }
+    fn copy_from_axis(&self, x: &Tensor, y: &Tensor, outer: usize, inner: usize, offset: usize) -> Result<()> {
+        layout::copy_from_axis(x, y, outer, inner, offset)
     }
 }

@@ -37,10 +37,12 @@ pub enum Module {
     Reduce,
     Optim,
     Pool,
+    Layout,
 }
 
 impl Module {
-    pub const ALL: [Module; 5] = [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Pool];
+    pub const ALL: [Module; 6] =
+        [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Pool, Module::Layout];
 
     pub const fn stem(self) -> &'static str {
         match self {
@@ -49,6 +51,7 @@ impl Module {
             Module::Reduce => "reduce",
             Module::Optim => "optim",
             Module::Pool => "pool",
+            Module::Layout => "layout",
         }
     }
 
@@ -104,6 +107,9 @@ kernels! {
     AdamUpdate => Optim, "adam_update";
     MaxPool2dFwd => Pool, "maxpool2d_fwd";
     MaxPool2dBwd => Pool, "maxpool2d_bwd";
+    Permute => Layout, "permute";
+    CopyIntoAxis => Layout, "copy_into_axis";
+    CopyFromAxis => Layout, "copy_from_axis";
 }
 
 impl Kernel {

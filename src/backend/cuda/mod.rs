@@ -16,6 +16,7 @@ mod device;
 mod elementwise;
 pub mod kernels;
 mod launch;
+mod layout;
 pub mod libs;
 pub mod modules;
 pub mod nvrtc;

@@ -11,6 +11,7 @@ use crate::rng::Rng as LofiRng;
 use rand::Rng as _;
 
 mod adam;
+mod layout;
 mod pool;
 
 use super::kernels::Kernel;
@@ -111,6 +112,7 @@ pub fn cases() -> Vec<Case> {
         v.push(Case::new(Kernel::SgdMomentumUpdate, dtype, |d, t, r| sgd(d, t, r, true)));
         v.extend(adam::cases(dtype));
         v.extend(pool::cases(dtype));
+        v.extend(layout::cases(dtype));
     }
     v.push(Case::covering("matmul_f32", &[], DType::F32, matmul));
     v.push(Case { tf32: true, tolerance: TOL_TF32, ..Case::covering("matmul_tf32", &[], DType::F32, matmul) });

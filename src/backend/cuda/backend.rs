@@ -2,8 +2,9 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{cublas, elementwise, layout, optim, pool, reduce, shift};
+use super::{convert, cublas, elementwise, layout, optim, pool, reduce, shift};
 use crate::backend::{AdamStep, Backend, Binary, PoolGeom, SgdStep, ShiftGeom, Unary};
+use crate::nn::Normalization;
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -92,6 +93,12 @@ impl Backend for CudaBackend {
     }
     fn maxpool2d_bwd(&self, g: &PoolGeom, dy: &Tensor, argmax: &Tensor, dx: &Tensor) -> Result<()> {
         pool::maxpool2d_bwd(g, dy, argmax, dx)
+    }
+    fn cast(&self, x: &Tensor, y: &Tensor) -> Result<()> {
+        convert::cast(x, y)
+    }
+    fn normalize_frames(&self, x: &Tensor, y: &Tensor, norm: &Normalization) -> Result<()> {
+        convert::normalize_frames(x, y, norm)
     }
     fn permute(&self, x: &Tensor, perm: &[usize], y: &Tensor) -> Result<()> {
         layout::permute(x, perm, y)

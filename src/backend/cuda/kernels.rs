@@ -38,11 +38,19 @@ pub enum Module {
     Optim,
     Pool,
     Layout,
+    Convert,
 }
 
 impl Module {
-    pub const ALL: [Module; 6] =
-        [Module::Elementwise, Module::Shift, Module::Reduce, Module::Optim, Module::Pool, Module::Layout];
+    pub const ALL: [Module; 7] = [
+        Module::Elementwise,
+        Module::Shift,
+        Module::Reduce,
+        Module::Optim,
+        Module::Pool,
+        Module::Layout,
+        Module::Convert,
+    ];
 
     pub const fn stem(self) -> &'static str {
         match self {
@@ -52,6 +60,7 @@ impl Module {
             Module::Optim => "optim",
             Module::Pool => "pool",
             Module::Layout => "layout",
+            Module::Convert => "convert",
         }
     }
 
@@ -110,6 +119,10 @@ kernels! {
     Permute => Layout, "permute";
     CopyIntoAxis => Layout, "copy_into_axis";
     CopyFromAxis => Layout, "copy_from_axis";
+    CastFromU8 => Convert, "cast_u8_to";
+    CastFromF32 => Convert, "cast_f32_to";
+    CastFromBf16 => Convert, "cast_bf16_to";
+    NormalizeFrames => Convert, "normalize_frames";
 }
 
 impl Kernel {

@@ -11,6 +11,7 @@
 
 mod backend;
 pub mod bench;
+mod convert;
 mod cublas;
 mod device;
 mod elementwise;

@@ -11,6 +11,7 @@ use crate::rng::Rng as LofiRng;
 use rand::Rng as _;
 
 mod adam;
+mod convert;
 mod layout;
 mod pool;
 
@@ -113,6 +114,7 @@ pub fn cases() -> Vec<Case> {
         v.extend(adam::cases(dtype));
         v.extend(pool::cases(dtype));
         v.extend(layout::cases(dtype));
+        v.extend(convert::cases(dtype));
     }
     v.push(Case::covering("matmul_f32", &[], DType::F32, matmul));
     v.push(Case { tf32: true, tolerance: TOL_TF32, ..Case::covering("matmul_tf32", &[], DType::F32, matmul) });

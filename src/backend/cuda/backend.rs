@@ -2,7 +2,7 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{convert, cublas, elementwise, layout, optim, pool, reduce, shift};
+use super::{convert, cublas, elementwise, layout, norm, optim, pool, reduce, shift};
 use crate::backend::{AdamStep, Backend, Binary, PoolGeom, SgdStep, ShiftGeom, Unary};
 use crate::nn::Normalization;
 use crate::tensor::Tensor;
@@ -108,5 +108,80 @@ impl Backend for CudaBackend {
     }
     fn copy_from_axis(&self, x: &Tensor, y: &Tensor, outer: usize, inner: usize, offset: usize) -> Result<()> {
         layout::copy_from_axis(x, y, outer, inner, offset)
+    }
+    fn bn_fwd_train(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        y: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_fwd_train(x, gamma, beta, y, mean, var, n, c, hw, eps)
+    }
+    fn bn_fwd_stats(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        y: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_fwd_stats(x, gamma, beta, y, mean, var, n, c, hw, eps)
+    }
+    fn bn_bwd_train(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        gamma: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        dx: &Tensor,
+        dgamma: &Tensor,
+        dbeta: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_bwd(true, x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps)
+    }
+    fn bn_bwd_stats(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        gamma: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        dx: &Tensor,
+        dgamma: &Tensor,
+        dbeta: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_bwd(false, x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps)
+    }
+    fn bn_update_running(
+        &self,
+        mean: &Tensor,
+        var: &Tensor,
+        running_mean: &Tensor,
+        running_var: &Tensor,
+        count: usize,
+        momentum: f64,
+    ) -> Result<()> {
+        norm::bn_update_running(mean, var, running_mean, running_var, count, momentum)
     }
 }

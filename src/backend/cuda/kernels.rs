@@ -39,10 +39,11 @@ pub enum Module {
     Pool,
     Layout,
     Convert,
+    Norm,
 }
 
 impl Module {
-    pub const ALL: [Module; 7] = [
+    pub const ALL: [Module; 8] = [
         Module::Elementwise,
         Module::Shift,
         Module::Reduce,
@@ -50,6 +51,7 @@ impl Module {
         Module::Pool,
         Module::Layout,
         Module::Convert,
+        Module::Norm,
     ];
 
     pub const fn stem(self) -> &'static str {
@@ -61,6 +63,7 @@ impl Module {
             Module::Pool => "pool",
             Module::Layout => "layout",
             Module::Convert => "convert",
+            Module::Norm => "norm",
         }
     }
 
@@ -123,6 +126,11 @@ kernels! {
     CastFromF32 => Convert, "cast_f32_to";
     CastFromBf16 => Convert, "cast_bf16_to";
     NormalizeFrames => Convert, "normalize_frames";
+    BnFwdTrain => Norm, "bn_fwd_train";
+    BnFwdStats => Norm, "bn_fwd_stats";
+    BnBwdTrain => Norm, "bn_bwd_train";
+    BnBwdStats => Norm, "bn_bwd_stats";
+    BnUpdateRunning => Norm, "bn_update_running";
 }
 
 impl Kernel {

@@ -20,6 +20,7 @@ mod launch;
 mod layout;
 pub mod libs;
 pub mod modules;
+mod norm;
 pub mod nvrtc;
 mod optim;
 mod pool;

@@ -13,6 +13,7 @@ use rand::Rng as _;
 mod adam;
 mod convert;
 mod layout;
+mod norm;
 mod pool;
 
 use super::kernels::Kernel;
@@ -115,6 +116,7 @@ pub fn cases() -> Vec<Case> {
         v.extend(pool::cases(dtype));
         v.extend(layout::cases(dtype));
         v.extend(convert::cases(dtype));
+        v.extend(norm::cases(dtype));
     }
     v.push(Case::covering("matmul_f32", &[], DType::F32, matmul));
     v.push(Case { tf32: true, tolerance: TOL_TF32, ..Case::covering("matmul_tf32", &[], DType::F32, matmul) });

@@ -2,8 +2,8 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{convert, cublas, elementwise, layout, norm, optim, pool, reduce, shift};
-use crate::backend::{AdamStep, Backend, Binary, PoolGeom, SgdStep, ShiftGeom, Unary};
+use super::{conv, convert, cublas, elementwise, layout, norm, optim, pool, reduce, shift};
+use crate::backend::{AdamStep, Backend, Binary, ConvGeom, PoolGeom, SgdStep, ShiftGeom, Unary};
 use crate::nn::Normalization;
 use crate::tensor::Tensor;
 use crate::Result;
@@ -183,5 +183,14 @@ impl Backend for CudaBackend {
         momentum: f64,
     ) -> Result<()> {
         norm::bn_update_running(mean, var, running_mean, running_var, count, momentum)
+    }
+    fn conv2d_fwd(&self, g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor) -> Result<()> {
+        conv::conv2d_fwd(g, x, w, y, ws)
+    }
+    fn conv2d_bwd_data(&self, g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &Tensor) -> Result<()> {
+        conv::conv2d_bwd_data(g, dy, w, dx, ws)
+    }
+    fn conv2d_bwd_weight(&self, g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws: &Tensor) -> Result<()> {
+        conv::conv2d_bwd_weight(g, x, dy, dw, ws)
     }
 }

@@ -40,10 +40,11 @@ pub enum Module {
     Layout,
     Convert,
     Norm,
+    Conv,
 }
 
 impl Module {
-    pub const ALL: [Module; 8] = [
+    pub const ALL: [Module; 9] = [
         Module::Elementwise,
         Module::Shift,
         Module::Reduce,
@@ -52,6 +53,7 @@ impl Module {
         Module::Layout,
         Module::Convert,
         Module::Norm,
+        Module::Conv,
     ];
 
     pub const fn stem(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Module {
             Module::Layout => "layout",
             Module::Convert => "convert",
             Module::Norm => "norm",
+            Module::Conv => "conv",
         }
     }
 
@@ -131,6 +134,10 @@ kernels! {
     BnBwdTrain => Norm, "bn_bwd_train";
     BnBwdStats => Norm, "bn_bwd_stats";
     BnUpdateRunning => Norm, "bn_update_running";
+    Im2col => Conv, "im2col";
+    Col2im => Conv, "col2im";
+    ToStage => Conv, "to_stage";
+    FromStage => Conv, "from_stage";
 }
 
 impl Kernel {

@@ -11,6 +11,7 @@
 
 mod backend;
 pub mod bench;
+mod conv;
 mod convert;
 mod cublas;
 mod device;

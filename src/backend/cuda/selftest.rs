@@ -11,6 +11,7 @@ use crate::rng::Rng as LofiRng;
 use rand::Rng as _;
 
 mod adam;
+mod conv;
 mod convert;
 mod layout;
 mod norm;
@@ -117,6 +118,7 @@ pub fn cases() -> Vec<Case> {
         v.extend(layout::cases(dtype));
         v.extend(convert::cases(dtype));
         v.extend(norm::cases(dtype));
+        v.extend(conv::cases(dtype));
     }
     v.push(Case::covering("matmul_f32", &[], DType::F32, matmul));
     v.push(Case { tf32: true, tolerance: TOL_TF32, ..Case::covering("matmul_tf32", &[], DType::F32, matmul) });

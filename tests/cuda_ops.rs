@@ -9,6 +9,7 @@ use cuda_support::cuda_or_skip;
 use lofi::backend::cuda::kernels::Module;
 use lofi::backend::cuda::selftest::{cases, Case};
 use lofi::backend::cuda::{backend, KernelSource};
+use lofi::backend::{AdamStep, ConvGeom, PoolGeom};
 use lofi::backend::{ShiftGeom, Unary};
 use lofi::{DType, Device, Error, Tensor};
 
@@ -46,6 +47,31 @@ fn cuda_reduce_matches_cpu() {
 #[test]
 fn cuda_sgd_matches_cpu() {
     family("cuda_sgd_matches_cpu", in_module(Module::Optim));
+}
+
+#[test]
+fn cuda_pool_matches_cpu() {
+    family("cuda_pool_matches_cpu", in_module(Module::Pool));
+}
+
+#[test]
+fn cuda_layout_matches_cpu() {
+    family("cuda_layout_matches_cpu", in_module(Module::Layout));
+}
+
+#[test]
+fn cuda_convert_matches_cpu() {
+    family("cuda_convert_matches_cpu", in_module(Module::Convert));
+}
+
+#[test]
+fn cuda_norm_matches_cpu() {
+    family("cuda_norm_matches_cpu", in_module(Module::Norm));
+}
+
+#[test]
+fn cuda_conv_matches_cpu() {
+    family("cuda_conv_matches_cpu", in_module(Module::Conv));
 }
 
 #[test]
@@ -124,4 +150,64 @@ fn cuda_backend_refuses_cpu_tensors() {
     assert!(err.is_some(), "matmul on CPU tensors must be refused");
     let err = backend().fill(&y, 1.0).err();
     assert!(matches!(err, Some(Error::InvalidArgument { .. })), "{err:?}");
+}
+
+/// Runs everywhere: the encoder-step kernels refuse CPU tensors before touching them.
+#[test]
+fn cuda_encoder_kernels_refuse_cpu_tensors() {
+    let cpu = Device::cpu();
+    let t = |dims: &[usize], dt| Tensor::zeros(dims.to_vec(), dt, &cpu).unwrap();
+    let refused = |what: &str, r: lofi::Result<()>| {
+        assert!(matches!(r, Err(Error::InvalidArgument { .. })), "{what}: {r:?}");
+    };
+    let g = ConvGeom::new([2, 4, 5, 5], [6, 4, 3, 3], (1, 1), (1, 1), 1).unwrap();
+    let (x, w, y, ws) = (
+        t(&[2, 4, 5, 5], DType::F32),
+        t(&[6, 4, 3, 3], DType::F32),
+        t(&[2, 6, 5, 5], DType::F32),
+        t(&[g.workspace_elems()], DType::F32),
+    );
+    refused("conv2d_fwd", backend().conv2d_fwd(&g, &x, &w, &y, &ws));
+    refused("conv2d_bwd_data", backend().conv2d_bwd_data(&g, &y, &w, &x, &ws));
+    refused("conv2d_bwd_weight", backend().conv2d_bwd_weight(&g, &x, &y, &w, &ws));
+    let p = PoolGeom::new(8, 5, 5, 3, 2, 1).unwrap();
+    let (px, py, pa) = (t(&[8, 5, 5], DType::F32), t(&[8, 3, 3], DType::F32), t(&[8, 3, 3], DType::I64));
+    refused("maxpool2d_fwd", backend().maxpool2d_fwd(&p, &px, &py, &pa));
+    refused("maxpool2d_bwd", backend().maxpool2d_bwd(&p, &py, &pa, &px));
+    let (c, m, v) = (t(&[2, 4, 5], DType::F32), t(&[4], DType::F32), t(&[4], DType::F32));
+    let (d, g4, b4) = (t(&[2, 4, 5], DType::F32), t(&[4], DType::F32), t(&[4], DType::F32));
+    refused("bn_fwd_train", backend().bn_fwd_train(&c, &g4, &b4, &d, &m, &v, 2, 4, 5, 1e-5));
+    refused("bn_bwd_train", backend().bn_bwd_train(&c, &d, &g4, &m, &v, &x, &w, &y, 2, 4, 5, 1e-5));
+    refused("permute", backend().permute(&c, &[2, 0, 1], &d));
+    refused("copy_into_axis", backend().copy_into_axis(&m, &c, 1, 1, 0));
+    refused("cast", backend().cast(&c, &d));
+    let o = AdamStep { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, step: 1 };
+    refused("adam_step", backend().adam_step(&m, &v, &g4, &b4, &o));
+}
+
+/// The encoder-step launchers check what their indexing relies on (no launch happens).
+#[test]
+fn cuda_encoder_kernels_refuse_bad_arguments() {
+    let Some(dev) = cuda_or_skip("cuda_encoder_kernels_refuse_bad_arguments") else { return };
+    let t = |dims: &[usize], dt| Tensor::zeros(dims.to_vec(), dt, &dev).unwrap();
+    let g = ConvGeom::new([2, 4, 5, 5], [6, 4, 3, 3], (1, 1), (1, 1), 1).unwrap();
+    let (x, w, y) = (t(&[2, 4, 5, 5], DType::F32), t(&[6, 4, 3, 3], DType::F32), t(&[2, 6, 5, 5], DType::F32));
+    let short_ws = t(&[g.workspace_elems() - 1], DType::F32);
+    let err = backend().conv2d_fwd(&g, &x, &w, &y, &short_ws).err();
+    assert!(matches!(err, Some(Error::Shape { .. })), "short workspace: {err:?}");
+    let p = PoolGeom::new(8, 5, 5, 3, 2, 1).unwrap();
+    let (px, py) = (t(&[8, 5, 5], DType::F32), t(&[8, 3, 3], DType::F32));
+    let err = backend().maxpool2d_fwd(&p, &px, &py, &t(&[8, 3, 3], DType::F32)).err();
+    assert!(matches!(err, Some(Error::DType { .. })), "f32 argmax: {err:?}");
+    let (a, b) = (t(&[2, 3, 4], DType::F32), t(&[4, 2, 3], DType::F32));
+    let err = backend().permute(&a, &[2, 0, 0], &b).err();
+    assert!(matches!(err, Some(Error::Shape { .. })), "not a permutation: {err:?}");
+    let err = backend().copy_into_axis(&t(&[2, 3, 4], DType::F32), &t(&[2, 5, 4], DType::F32), 2, 4, 3).err();
+    assert!(matches!(err, Some(Error::Shape { .. })), "piece past the row: {err:?}");
+    let err = backend().cast(&t(&[4], DType::I64), &t(&[4], DType::F32)).err();
+    assert!(matches!(err, Some(Error::DType { .. })), "i64 source: {err:?}");
+    let x = t(&[4], DType::F32);
+    let o = AdamStep { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, step: 1 };
+    let err = backend().adam_step(&x, &t(&[4], DType::F32), &x, &t(&[4], DType::F32), &o).err();
+    assert!(matches!(err, Some(Error::InvalidArgument { .. })), "aliased moment: {err:?}");
 }

@@ -2,8 +2,9 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{align, cublas, elementwise, gather, graph, loss, optim, reduce, shift};
-use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
+use super::{align, conv, convert, cublas, elementwise, gather, graph, layout, loss, norm, optim, pool, reduce, shift};
+use crate::backend::{AdamStep, Backend, Binary, ConvGeom, PoolGeom, SgdStep, ShiftGeom, Unary};
+use crate::nn::Normalization;
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -127,5 +128,120 @@ impl Backend for CudaBackend {
     }
     fn scatter_add_axis(&self, dy: &Tensor, idx: &Tensor, dx: &Tensor, outer: usize, inner: usize) -> Result<()> {
         gather::scatter_add_axis(dy, idx, dx, outer, inner)
+    }
+    fn adam_step(
+        &self,
+        param: &Tensor,
+        grad: &Tensor,
+        exp_avg: &Tensor,
+        exp_avg_sq: &Tensor,
+        o: &AdamStep,
+    ) -> Result<()> {
+        optim::adam_step(param, grad, exp_avg, exp_avg_sq, o)
+    }
+    fn maxpool2d_fwd(&self, g: &PoolGeom, x: &Tensor, y: &Tensor, argmax: &Tensor) -> Result<()> {
+        pool::maxpool2d_fwd(g, x, y, argmax)
+    }
+    fn maxpool2d_bwd(&self, g: &PoolGeom, dy: &Tensor, argmax: &Tensor, dx: &Tensor) -> Result<()> {
+        pool::maxpool2d_bwd(g, dy, argmax, dx)
+    }
+    fn cast(&self, x: &Tensor, y: &Tensor) -> Result<()> {
+        convert::cast(x, y)
+    }
+    fn normalize_frames(&self, x: &Tensor, y: &Tensor, norm: &Normalization) -> Result<()> {
+        convert::normalize_frames(x, y, norm)
+    }
+    fn permute(&self, x: &Tensor, perm: &[usize], y: &Tensor) -> Result<()> {
+        layout::permute(x, perm, y)
+    }
+    fn copy_into_axis(&self, x: &Tensor, y: &Tensor, outer: usize, inner: usize, offset: usize) -> Result<()> {
+        layout::copy_into_axis(x, y, outer, inner, offset)
+    }
+    fn copy_from_axis(&self, x: &Tensor, y: &Tensor, outer: usize, inner: usize, offset: usize) -> Result<()> {
+        layout::copy_from_axis(x, y, outer, inner, offset)
+    }
+    fn bn_fwd_train(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        y: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_fwd_train(x, gamma, beta, y, mean, var, n, c, hw, eps)
+    }
+    fn bn_fwd_stats(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        y: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_fwd_stats(x, gamma, beta, y, mean, var, n, c, hw, eps)
+    }
+    fn bn_bwd_train(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        gamma: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        dx: &Tensor,
+        dgamma: &Tensor,
+        dbeta: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_bwd(true, x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps)
+    }
+    fn bn_bwd_stats(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        gamma: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        dx: &Tensor,
+        dgamma: &Tensor,
+        dbeta: &Tensor,
+        n: usize,
+        c: usize,
+        hw: usize,
+        eps: f64,
+    ) -> Result<()> {
+        norm::bn_bwd(false, x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps)
+    }
+    fn bn_update_running(
+        &self,
+        mean: &Tensor,
+        var: &Tensor,
+        running_mean: &Tensor,
+        running_var: &Tensor,
+        count: usize,
+        momentum: f64,
+    ) -> Result<()> {
+        norm::bn_update_running(mean, var, running_mean, running_var, count, momentum)
+    }
+    fn conv2d_fwd(&self, g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor) -> Result<()> {
+        conv::conv2d_fwd(g, x, w, y, ws)
+    }
+    fn conv2d_bwd_data(&self, g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &Tensor) -> Result<()> {
+        conv::conv2d_bwd_data(g, dy, w, dx, ws)
+    }
+    fn conv2d_bwd_weight(&self, g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws: &Tensor) -> Result<()> {
+        conv::conv2d_bwd_weight(g, x, dy, dw, ws)
     }
 }

@@ -14,6 +14,7 @@ use cudarc::cublas::sys::{
     cublasComputeType_t, cublasGemmAlgo_t, cublasGemmStridedBatchedEx, cublasHandle_t, cublasOperation_t,
     cublasSetWorkspace_v2, cublasStatus_t, cudaDataType_t,
 };
+use cudarc::driver::sys::CUdeviceptr;
 use cudarc::driver::{CudaSlice, DevicePtr, DevicePtrMut};
 
 use super::device::{cuda_err, lock, CudaDevice};
@@ -137,6 +138,76 @@ pub fn matmul(
         return Ok(());
     }
     let cuda = super::launch::cuda_of(y)?;
+    // Row-major leading dimensions of the stored operands: [m, k] or [k, m] for a, [k, n] or [n, k]
+    // for w, [m, n] for y.
+    let gemm = Gemm {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_w,
+        lda: if trans_a { m } else { k },
+        ldw: if trans_w { k } else { n },
+        ldy: n,
+        stride_a: m * k,
+        stride_w: k * n,
+        stride_y: m * n,
+        batch,
+        beta: beta as f32,
+    };
+    let blas = cuda.blas(y.device().pool())?;
+    let stream = cuda.stream();
+    let (a_guard, w_guard, mut y_guard) = (a.storage(), w.storage(), y.storage_mut());
+    let (a_ptr, _a_sync) = a_guard.cuda_slice()?.device_ptr(stream);
+    let (w_ptr, _w_sync) = w_guard.cuda_slice()?.device_ptr(stream);
+    let (y_ptr, _y_sync) = y_guard.cuda_slice_mut()?.device_ptr_mut(stream);
+    // SAFETY: a, w and y are device buffers of exactly batch·m·k, batch·k·n and batch·m·n elements
+    // of `dtype` (checked above), which the leading dimensions and strides of `gemm` describe, and
+    // y does not alias them.
+    unsafe { gemm_raw(cuda, &blas, dtype, &gemm, a_ptr, w_ptr, y_ptr) }
+}
+
+/// One row-major product y = op(a)·op(w) (+ beta·y), or a strided batch of them, on raw device
+/// pointers: what `matmul` and the convolutions (operands inside bigger buffers) share.
+/// Leading dimensions are row-major, of the matrices as stored (before op); a stride of 0 reuses
+/// one operand for the whole batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gemm {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub trans_a: bool,
+    pub trans_w: bool,
+    pub lda: usize,
+    pub ldw: usize,
+    pub ldy: usize,
+    pub stride_a: usize,
+    pub stride_w: usize,
+    pub stride_y: usize,
+    pub batch: usize,
+    /// 0 overwrites y (never reading it), 1 accumulates.
+    pub beta: f32,
+}
+
+/// Runs `g` on cuBLAS: fp32 (TF32 when the device enables it) or bf16 with f32 accumulation.
+///
+/// # Safety
+/// `a`, `w` and `y` must point to device memory of `dtype` on `cuda`, holding every element the
+/// leading dimensions and strides of `g` address over its batch; y must not overlap a or w; the
+/// pointers must stay valid until the stream has run the GEMM.
+pub(crate) unsafe fn gemm_raw(
+    cuda: &CudaDevice,
+    blas: &Blas,
+    dtype: DType,
+    g: &Gemm,
+    a: CUdeviceptr,
+    w: CUdeviceptr,
+    y: CUdeviceptr,
+) -> Result<()> {
+    const OP: &str = "matmul";
+    if g.batch == 0 || g.m == 0 || g.n == 0 {
+        return Ok(());
+    }
     let (data_type, compute) = match dtype {
         DType::F32 if cuda.tf32() => (cudaDataType_t::CUDA_R_32F, cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32),
         DType::F32 => (cudaDataType_t::CUDA_R_32F, cublasComputeType_t::CUBLAS_COMPUTE_32F),
@@ -144,47 +215,38 @@ pub fn matmul(
         other => return Err(Error::DType { op: OP, got: other.to_string(), expected: "f32 or bf16".into() }),
     };
     // Column-major view (module doc): C[n×m] = A'[n×k]·B'[k×m] with A' = op(w)ᵀ, B' = op(a)ᵀ.
-    let (op_w, ldw) = if trans_w { (cublasOperation_t::CUBLAS_OP_T, k) } else { (cublasOperation_t::CUBLAS_OP_N, n) };
-    let (op_a, lda) = if trans_a { (cublasOperation_t::CUBLAS_OP_T, m) } else { (cublasOperation_t::CUBLAS_OP_N, k) };
-    let (mi, ni, ki) = (int(OP, m)?, int(OP, n)?, int(OP, k)?);
-    let (ldw, lda, batch_i) = (int(OP, ldw)?, int(OP, lda)?, int(OP, batch)?);
-    let (alpha, beta) = (1.0f32, beta as f32);
-
-    let blas = cuda.blas(y.device().pool())?;
-    let stream = cuda.stream();
+    let op = |t: bool| if t { cublasOperation_t::CUBLAS_OP_T } else { cublasOperation_t::CUBLAS_OP_N };
+    let (mi, ni, ki) = (int(OP, g.m)?, int(OP, g.n)?, int(OP, g.k)?);
+    let (lda, ldw, ldy, batch) = (int(OP, g.lda)?, int(OP, g.ldw)?, int(OP, g.ldy)?, int(OP, g.batch)?);
+    let alpha = 1.0f32;
     cuda.context().bind_to_thread().map_err(cuda_err)?;
-    let (a_guard, w_guard, mut y_guard) = (a.storage(), w.storage(), y.storage_mut());
-    let (a_ptr, _a_sync) = a_guard.cuda_slice()?.device_ptr(stream);
-    let (w_ptr, _w_sync) = w_guard.cuda_slice()?.device_ptr(stream);
-    let (y_ptr, _y_sync) = y_guard.cuda_slice_mut()?.device_ptr_mut(stream);
     let handle = lock(&blas.handle);
-    // SAFETY: the handle is valid and bound to this stream; a, w and y are device buffers of
-    // exactly batch·m·k, batch·k·n and batch·m·n elements of `dtype` (checked above), y does not
-    // alias them, the leading dimensions and strides describe those extents, and alpha/beta are
-    // host f32 values as CUBLAS_COMPUTE_32F* requires.
+    // SAFETY: the handle is valid and bound to this stream; the caller guarantees the operands
+    // (extents, dtype, no overlap with y); alpha/beta are host f32 values as CUBLAS_COMPUTE_32F*
+    // requires.
     let status = unsafe {
         cublasGemmStridedBatchedEx(
             *handle,
-            op_w,
-            op_a,
+            op(g.trans_w),
+            op(g.trans_a),
             ni,
             mi,
             ki,
             &alpha as *const f32 as *const c_void,
-            w_ptr as *const c_void,
+            w as *const c_void,
             data_type,
             ldw,
-            (k * n) as i64,
-            a_ptr as *const c_void,
+            g.stride_w as i64,
+            a as *const c_void,
             data_type,
             lda,
-            (m * k) as i64,
-            &beta as *const f32 as *const c_void,
-            y_ptr as *mut c_void,
+            g.stride_a as i64,
+            &g.beta as *const f32 as *const c_void,
+            y as *mut c_void,
             data_type,
-            ni,
-            (m * n) as i64,
-            batch_i,
+            ldy,
+            g.stride_y as i64,
+            batch,
             compute,
             cublasGemmAlgo_t::CUBLAS_GEMM_DFALT,
         )

@@ -40,10 +40,15 @@ pub enum Module {
     Align,
     Loss,
     Gather,
+    Pool,
+    Layout,
+    Convert,
+    Norm,
+    Conv,
 }
 
 impl Module {
-    pub const ALL: [Module; 8] = [
+    pub const ALL: [Module; 13] = [
         Module::Elementwise,
         Module::Shift,
         Module::Reduce,
@@ -52,6 +57,11 @@ impl Module {
         Module::Align,
         Module::Loss,
         Module::Gather,
+        Module::Pool,
+        Module::Layout,
+        Module::Convert,
+        Module::Norm,
+        Module::Conv,
     ];
 
     pub const fn stem(self) -> &'static str {
@@ -64,6 +74,11 @@ impl Module {
             Module::Align => "align",
             Module::Loss => "loss",
             Module::Gather => "gather",
+            Module::Pool => "pool",
+            Module::Layout => "layout",
+            Module::Convert => "convert",
+            Module::Norm => "norm",
+            Module::Conv => "conv",
         }
     }
 
@@ -131,6 +146,25 @@ kernels! {
     WeightedBceBwd => Loss, "weighted_bce_bwd";
     GatherAxisFwd => Gather, "gather_axis_fwd";
     ScatterAddAxisFwd => Gather, "scatter_add_axis_fwd";
+    AdamUpdate => Optim, "adam_update";
+    MaxPool2dFwd => Pool, "maxpool2d_fwd";
+    MaxPool2dBwd => Pool, "maxpool2d_bwd";
+    Permute => Layout, "permute";
+    CopyIntoAxis => Layout, "copy_into_axis";
+    CopyFromAxis => Layout, "copy_from_axis";
+    CastFromU8 => Convert, "cast_u8_to";
+    CastFromF32 => Convert, "cast_f32_to";
+    CastFromBf16 => Convert, "cast_bf16_to";
+    NormalizeFrames => Convert, "normalize_frames";
+    BnFwdTrain => Norm, "bn_fwd_train";
+    BnFwdStats => Norm, "bn_fwd_stats";
+    BnBwdTrain => Norm, "bn_bwd_train";
+    BnBwdStats => Norm, "bn_bwd_stats";
+    BnUpdateRunning => Norm, "bn_update_running";
+    Im2col => Conv, "im2col";
+    Col2im => Conv, "col2im";
+    ToStage => Conv, "to_stage";
+    FromStage => Conv, "from_stage";
 }
 
 impl Kernel {

@@ -12,6 +12,13 @@ mod head;
 use crate::rng::Rng as LofiRng;
 use rand::Rng as _;
 
+mod adam;
+mod conv;
+mod convert;
+mod layout;
+mod norm;
+mod pool;
+
 use super::kernels::Kernel;
 use super::reduce::sum_kernel_for;
 use crate::backend::cpu::CpuBackend;
@@ -109,6 +116,12 @@ pub fn cases() -> Vec<Case> {
         v.push(Case::new(Kernel::SgdUpdate, dtype, |d, t, r| sgd(d, t, r, false)));
         v.push(Case::new(Kernel::SgdMomentumUpdate, dtype, |d, t, r| sgd(d, t, r, true)));
         head::push_cases(&mut v, dtype);
+        v.extend(adam::cases(dtype));
+        v.extend(pool::cases(dtype));
+        v.extend(layout::cases(dtype));
+        v.extend(convert::cases(dtype));
+        v.extend(norm::cases(dtype));
+        v.extend(conv::cases(dtype));
     }
     v.push(Case::covering("matmul_f32", &[], DType::F32, matmul));
     v.push(Case { tf32: true, tolerance: TOL_TF32, ..Case::covering("matmul_tf32", &[], DType::F32, matmul) });
@@ -136,6 +149,20 @@ pub(crate) fn random_pair(dims: &[usize], dtype: DType, dev: &Device, rng: &mut 
     let n: usize = dims.iter().product();
     let values: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     pair_of(&values, dims, dtype, dev)
+}
+
+/// A random tensor with values in [lo, hi), rounded to `dtype`, and its CPU f32 twin.
+fn uniform_pair(
+    dims: &[usize],
+    lo: f32,
+    hi: f32,
+    dt: DType,
+    dev: &Device,
+    rng: &mut LofiRng,
+) -> Result<(Tensor, Tensor)> {
+    let n: usize = dims.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.random_range(lo..hi)).collect();
+    pair_of(&values, dims, dt, dev)
 }
 
 /// `values` rounded to `dtype` on `dev`, and the same rounded values as a CPU f32 tensor.

@@ -3,7 +3,7 @@
 //! within 1e-9. The thresholds are read from expected.json; the cases are found by listing the
 //! directory, so a held-out set with other names runs unchanged.
 
-mod common_eval;
+mod common;
 
 use std::path::Path;
 
@@ -66,7 +66,7 @@ fn floats_labels(v: &Value) -> Vec<&str> {
 
 #[test]
 fn every_golden_eval_case_matches_expected_within_1e_9() {
-    let root = common_eval::golden_root().join("eval");
+    let root = common::golden::golden_dir().join("eval");
     let mut cases: Vec<_> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", root.display()))
         .filter_map(|entry| entry.ok().map(|e| e.path()))

@@ -31,10 +31,13 @@ fn workspace(g: &ConvGeom, like: &Tensor) -> Result<Tensor> {
 
 pub fn conv2d_fwd(x: &Tensor, w: &Tensor, o: Conv2dOpts) -> Result<Tensor> {
     check_same("conv2d", &[x, w])?;
-    let g = geometry(x, w, o)?;
+    forward(&geometry(x, w, o)?, x, w)
+}
+
+fn forward(g: &ConvGeom, x: &Tensor, w: &Tensor) -> Result<Tensor> {
     let y = empty_like(x, [g.n, g.c_out, g.ho, g.wo], x.dtype())?;
-    let ws = workspace(&g, x)?;
-    launch(x.device(), |be| be.conv2d_fwd(&g, x, w, &y, &ws))?;
+    let ws = workspace(g, x)?;
+    launch(x.device(), |be| be.conv2d_fwd(g, x, w, &y, &ws))?;
     Ok(y)
 }
 
@@ -54,8 +57,9 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor) -> Result<Tensor
 
 /// NCHW convolution with OIHW weights, optional bias [c_out].
 pub fn conv2d(x: &Var, w: &Var, bias: Option<&Var>, o: Conv2dOpts) -> Result<Var> {
+    check_same("conv2d", &[x.tensor(), w.tensor()])?;
     let g = geometry(x.tensor(), w.tensor(), o)?;
-    let y = conv2d_fwd(x.tensor(), w.tensor(), o)?;
+    let y = forward(&g, x.tensor(), w.tensor())?;
     // Save x only if the weight needs a gradient and w only if x does.
     let sx = w.requires_grad().then(|| x.tensor().clone());
     let sw = x.requires_grad().then(|| w.tensor().clone());

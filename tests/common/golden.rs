@@ -10,6 +10,7 @@ use lofi::autograd::{backward_many, Var};
 use lofi::{DType, Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
+/// The golden root: `$LOFI_GOLDEN_DIR` (absolute, or relative to the crate root) or `tests/golden`.
 pub fn golden_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     match std::env::var_os("LOFI_GOLDEN_DIR") {
@@ -107,13 +108,19 @@ impl Case {
         &self.json["hyper"][key]
     }
 
-    /// Compares a float result against the stored reference; returns the scaled error.
+    /// Compares a result tensor against the stored reference (shape too); returns the scaled error.
     pub fn check(&self, name: &str, got: &Tensor, tol: f64) -> f64 {
-        let (shape, data) = self.get(name);
-        assert_eq!(got.dims(), shape.as_slice(), "{}: {name} shape", self.name);
-        let got = got.to_f64_vec().unwrap();
+        assert_eq!(got.dims(), self.get(name).0.as_slice(), "{}: {name} shape", self.name);
+        self.check_values(name, &got.to_f64_vec().unwrap(), tol)
+    }
+
+    /// Compares flat result values against the stored reference with the README's metric
+    /// (integers exactly), records the tensor as compared and returns the scaled error.
+    pub fn check_values(&self, name: &str, got: &[f64], tol: f64) -> f64 {
+        let (_, data) = self.get(name);
         let worst = match data {
             Data::F32(r) => {
+                assert_eq!(got.len(), r.len(), "{}: {name} length", self.name);
                 let max_ref = r.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()));
                 let mut worst = 0.0f64;
                 for (i, (&g, &r)) in got.iter().zip(r).enumerate() {
@@ -126,6 +133,7 @@ impl Case {
                 worst
             }
             Data::I64(r) => {
+                assert_eq!(got.len(), r.len(), "{}: {name} length", self.name);
                 for (i, (&g, &r)) in got.iter().zip(r).enumerate() {
                     assert_eq!(g, r as f64, "{}: {name}[{i}] (integers must match exactly)", self.name);
                 }
@@ -134,6 +142,13 @@ impl Case {
         };
         self.compared.borrow_mut().insert(name.to_string());
         worst
+    }
+
+    /// An integer output the test compares by its own rule (e.g. as class names); recorded as
+    /// compared.
+    pub fn output_i64(&self, name: &str) -> Vec<i64> {
+        self.compared.borrow_mut().insert(name.to_string());
+        self.i64(name)
     }
 
     /// Compares `output.<name>` of every output, back-propagates from those that have an

@@ -168,7 +168,7 @@ impl Backend for CpuBackend {
         hw: usize,
         eps: f64,
     ) -> Result<()> {
-        float!("batch_norm", x, norm::bn_bwd_train, (x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps))
+        float!("batch_norm", x, norm::bn_bwd, (x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps, true))
     }
     fn bn_bwd_stats(
         &self,
@@ -185,7 +185,7 @@ impl Backend for CpuBackend {
         hw: usize,
         eps: f64,
     ) -> Result<()> {
-        float!("batch_norm", x, norm::bn_bwd_stats, (x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps))
+        float!("batch_norm", x, norm::bn_bwd, (x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps, false))
     }
     fn bn_update_running(
         &self,

@@ -95,9 +95,10 @@ pub fn bn_fwd_stats<T: Float>(
     apply(&xv, gamma, beta, y, &stats, n, c, hw, eps)
 }
 
-/// Shared by both backward kernels: per channel Σdy and Σdy·x̂, then dx from `dx_of`.
+/// Both BN backward kernels: per channel Σdy and Σdy·x̂ (dγ, dβ), then dx — through the batch
+/// statistics when `batch_stats` (train mode), else through the fixed ones (eval/frozen).
 #[allow(clippy::too_many_arguments)]
-fn bn_bwd<T: Float>(
+pub fn bn_bwd<T: Float>(
     x: &Tensor,
     dy: &Tensor,
     gamma: &Tensor,
@@ -159,42 +160,6 @@ fn bn_bwd<T: Float>(
         }
     });
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn bn_bwd_train<T: Float>(
-    x: &Tensor,
-    dy: &Tensor,
-    gamma: &Tensor,
-    mean: &Tensor,
-    var: &Tensor,
-    dx: &Tensor,
-    dgamma: &Tensor,
-    dbeta: &Tensor,
-    n: usize,
-    c: usize,
-    hw: usize,
-    eps: f64,
-) -> Result<()> {
-    bn_bwd::<T>(x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps, true)
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn bn_bwd_stats<T: Float>(
-    x: &Tensor,
-    dy: &Tensor,
-    gamma: &Tensor,
-    mean: &Tensor,
-    var: &Tensor,
-    dx: &Tensor,
-    dgamma: &Tensor,
-    dbeta: &Tensor,
-    n: usize,
-    c: usize,
-    hw: usize,
-    eps: f64,
-) -> Result<()> {
-    bn_bwd::<T>(x, dy, gamma, mean, var, dx, dgamma, dbeta, n, c, hw, eps, false)
 }
 
 /// PyTorch: running ← (1 − momentum)·running + momentum·batch, with the unbiased batch variance.

@@ -166,21 +166,7 @@ pub fn conv2d_fwd(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor)
     let (p, cpg, cg, rows) = (g.out_pixels(), g.c_in / g.groups, g.c_out / g.groups, g.col_rows());
     if g.is_pointwise() {
         for grp in 0..g.groups {
-            let gemm = Gemm {
-                m: cg,
-                n: p,
-                k: cpg,
-                trans_a: false,
-                trans_w: false,
-                lda: cpg,
-                ldw: p,
-                ldy: p,
-                stride_a: 0,
-                stride_w: g.c_in * p,
-                stride_y: g.c_out * p,
-                batch: g.n,
-                beta: 0.0,
-            };
+            let gemm = Gemm::dense(cg, p, cpg, false, false).batched(g.n, 0, g.c_in * p, g.c_out * p);
             // SAFETY: y_j[grp] = W_g·x_j[grp] for every image j: W_g is cg×cpg at grp·cg·cpg, x_j's
             // group channels cpg×p at j·c_in·p + grp·cpg·p, y_j's cg×p at j·c_out·p + grp·cg·p — all
             // inside the tensors checked by `check`; y overlaps neither.
@@ -210,21 +196,7 @@ pub fn conv2d_fwd(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor)
             // workspace overlaps no tensor.
             unsafe {
                 movement(cuda, Kernel::Im2col, dtype, xp, col, &d, (n0, nc, grp), rows * cols)?;
-                let gemm = Gemm {
-                    m: cg,
-                    n: cols,
-                    k: rows,
-                    trans_a: false,
-                    trans_w: false,
-                    lda: rows,
-                    ldw: cols,
-                    ldy: cols,
-                    stride_a: 0,
-                    stride_w: 0,
-                    stride_y: 0,
-                    batch: 1,
-                    beta: 0.0,
-                };
+                let gemm = Gemm::dense(cg, cols, rows, false, false);
                 gemm_raw(cuda, &blas, dtype, &gemm, at(wp, grp * cg * rows, dtype), col, stage)?;
                 movement(cuda, Kernel::FromStage, dtype, stage, yp, &d, (n0, nc, grp), cg * cols)?;
             }
@@ -248,21 +220,7 @@ pub fn conv2d_bwd_data(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &
     let (p, cpg, cg, rows) = (g.out_pixels(), g.c_in / g.groups, g.c_out / g.groups, g.col_rows());
     if g.is_pointwise() {
         for grp in 0..g.groups {
-            let gemm = Gemm {
-                m: cpg,
-                n: p,
-                k: cg,
-                trans_a: true,
-                trans_w: false,
-                lda: cpg,
-                ldw: p,
-                ldy: p,
-                stride_a: 0,
-                stride_w: g.c_out * p,
-                stride_y: g.c_in * p,
-                batch: g.n,
-                beta: 0.0,
-            };
+            let gemm = Gemm::dense(cpg, p, cg, true, false).batched(g.n, 0, g.c_out * p, g.c_in * p);
             // SAFETY: dx_j[grp] = W_gᵀ·dy_j[grp]: W_g (stored cg×cpg) at grp·cg·cpg, dy_j's cg×p at
             // j·c_out·p + grp·cg·p, dx_j's cpg×p at j·c_in·p + grp·cpg·p, inside the checked tensors.
             unsafe {
@@ -289,21 +247,7 @@ pub fn conv2d_bwd_data(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &
             // SAFETY: as in the forward; col2im writes dx of images n0..n0+nc, group grp only.
             unsafe {
                 movement(cuda, Kernel::ToStage, dtype, dyp, stage, &d, (n0, nc, grp), cg * cols)?;
-                let gemm = Gemm {
-                    m: rows,
-                    n: cols,
-                    k: cg,
-                    trans_a: true,
-                    trans_w: false,
-                    lda: rows,
-                    ldw: cols,
-                    ldy: cols,
-                    stride_a: 0,
-                    stride_w: 0,
-                    stride_y: 0,
-                    batch: 1,
-                    beta: 0.0,
-                };
+                let gemm = Gemm::dense(rows, cols, cg, true, false);
                 gemm_raw(cuda, &blas, dtype, &gemm, at(wp, grp * cg * rows, dtype), stage, col)?;
                 movement(cuda, Kernel::Col2im, dtype, col, dxp, &d, (n0, nc, grp), nc * cpg * g.h * g.w)?;
             }
@@ -328,21 +272,7 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
     if g.is_pointwise() {
         for j in 0..g.n {
             for grp in 0..g.groups {
-                let gemm = Gemm {
-                    m: cg,
-                    n: cpg,
-                    k: p,
-                    trans_a: false,
-                    trans_w: true,
-                    lda: p,
-                    ldw: p,
-                    ldy: cpg,
-                    stride_a: 0,
-                    stride_w: 0,
-                    stride_y: 0,
-                    batch: 1,
-                    beta: if j > 0 { 1.0 } else { 0.0 },
-                };
+                let gemm = Gemm::dense(cg, cpg, p, false, true).beta(if j > 0 { 1.0 } else { 0.0 });
                 let (dy_j, x_j) = (j * g.c_out * p + grp * cg * p, j * g.c_in * p + grp * cpg * p);
                 // SAFETY: dW_g (+)= dy_j[grp]·x_j[grp]ᵀ: dy_j's cg×p, x_j's cpg×p (read transposed)
                 // and dW_g's cg×cpg at grp·cg·cpg lie inside the checked tensors; dw overlaps neither.
@@ -372,21 +302,7 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
             unsafe {
                 movement(cuda, Kernel::Im2col, dtype, xp, col, &d, (n0, nc, grp), rows * cols)?;
                 movement(cuda, Kernel::ToStage, dtype, dyp, stage, &d, (n0, nc, grp), cg * cols)?;
-                let gemm = Gemm {
-                    m: cg,
-                    n: rows,
-                    k: cols,
-                    trans_a: false,
-                    trans_w: true,
-                    lda: cols,
-                    ldw: cols,
-                    ldy: rows,
-                    stride_a: 0,
-                    stride_w: 0,
-                    stride_y: 0,
-                    batch: 1,
-                    beta: if n0 > 0 { 1.0 } else { 0.0 },
-                };
+                let gemm = Gemm::dense(cg, rows, cols, false, true).beta(if n0 > 0 { 1.0 } else { 0.0 });
                 gemm_raw(cuda, &blas, dtype, &gemm, stage, col, at(dwp, grp * cg * rows, dtype))?;
             }
         }

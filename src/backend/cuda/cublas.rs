@@ -140,21 +140,7 @@ pub fn matmul(
     let cuda = super::launch::cuda_of(y)?;
     // Row-major leading dimensions of the stored operands: [m, k] or [k, m] for a, [k, n] or [n, k]
     // for w, [m, n] for y.
-    let gemm = Gemm {
-        m,
-        n,
-        k,
-        trans_a,
-        trans_w,
-        lda: if trans_a { m } else { k },
-        ldw: if trans_w { k } else { n },
-        ldy: n,
-        stride_a: m * k,
-        stride_w: k * n,
-        stride_y: m * n,
-        batch,
-        beta: beta as f32,
-    };
+    let gemm = Gemm::dense(m, n, k, trans_a, trans_w).batched(batch, m * k, k * n, m * n).beta(beta as f32);
     let blas = cuda.blas(y.device().pool())?;
     let stream = cuda.stream();
     let (a_guard, w_guard, mut y_guard) = (a.storage(), w.storage(), y.storage_mut());
@@ -187,6 +173,36 @@ pub(crate) struct Gemm {
     pub batch: usize,
     /// 0 overwrites y (never reading it), 1 accumulates.
     pub beta: f32,
+}
+
+impl Gemm {
+    /// One product of dense row-major matrices: the leading dimensions follow from the shapes
+    /// (a stored [m, k], or [k, m] when transposed; w [k, n] or [n, k]; y [m, n]); y overwritten.
+    pub fn dense(m: usize, n: usize, k: usize, trans_a: bool, trans_w: bool) -> Gemm {
+        Gemm {
+            m,
+            n,
+            k,
+            trans_a,
+            trans_w,
+            lda: if trans_a { m } else { k },
+            ldw: if trans_w { k } else { n },
+            ldy: n,
+            stride_a: 0,
+            stride_w: 0,
+            stride_y: 0,
+            batch: 1,
+            beta: 0.0,
+        }
+    }
+    /// The same product over `batch` operand sets `stride_*` elements apart (0 = shared).
+    pub fn batched(self, batch: usize, stride_a: usize, stride_w: usize, stride_y: usize) -> Gemm {
+        Gemm { batch, stride_a, stride_w, stride_y, ..self }
+    }
+    /// y = op(a)·op(w) + beta·y (0 or 1).
+    pub fn beta(self, beta: f32) -> Gemm {
+        Gemm { beta, ..self }
+    }
 }
 
 /// Runs `g` on cuBLAS: fp32 (TF32 when the device enables it) or bf16 with f32 accumulation.

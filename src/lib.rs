@@ -11,6 +11,7 @@ pub mod jsonio;
 pub mod loss;
 pub mod memory;
 pub mod nn;
+pub mod normalization;
 pub mod ops;
 pub mod post;
 pub mod rng;

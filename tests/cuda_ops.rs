@@ -8,6 +8,7 @@ mod cuda_support;
 use cuda_support::cuda_or_skip;
 use lofi::backend::cuda::kernels::Module;
 use lofi::backend::cuda::selftest::{cases, Case};
+use lofi::backend::cuda::CudaKernels;
 use lofi::backend::cuda::{backend, KernelSource};
 use lofi::backend::{AdamStep, ConvGeom, PoolGeom};
 use lofi::backend::{ShiftGeom, Unary};
@@ -92,12 +93,12 @@ fn cuda_every_kernel_form_loads() {
             println!("SKIPPED cuda_every_kernel_form_loads[{form}]: built without nvcc");
             continue;
         }
-        cuda.set_kernel_source(form);
+        cuda.set_kernel_source(form).unwrap();
         let check = relu.run(&dev, 1);
         assert!(check.passed(), "{form}: {:?} error {:e}", check.failure, check.error);
-        assert_eq!(cuda.loaded_sources(), vec![(Module::Elementwise, form)]);
+        assert_eq!(cuda.loaded_sources().unwrap(), vec![(Module::Elementwise, form)]);
     }
-    cuda.set_kernel_source(KernelSource::Auto);
+    cuda.set_kernel_source(KernelSource::Auto).unwrap();
 }
 
 /// The ops layer dispatches to the CUDA backend: temporal shift on the GPU equals the CPU's.

@@ -94,7 +94,7 @@ fn batch_content_is_the_sampled_video_and_its_labels() {
         assert_eq!(target.labels, gtad_labels(&unit, 16));
         assert!(target.labels.iou_map.iter().any(|&v| v > 0.5), "{}: some anchor overlaps an action", video.id);
     }
-    assert_eq!(batch.sampler.normalization, lofi::nn::Normalization::SYNTHETIC);
+    assert_eq!(batch.sampler.normalization, lofi::normalization::Normalization::SYNTHETIC);
 }
 
 #[test]

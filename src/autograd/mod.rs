@@ -2,6 +2,7 @@
 //! f64 gradient checker used by the op tests.
 
 pub mod gradcheck;
+mod primitives;
 mod recompute;
 mod tape;
 mod var;

@@ -157,7 +157,7 @@ impl Gradients {
                         prev.shape()
                     )));
                 }
-                self.0.insert(id, crate::ops::elementwise::add_fwd(&prev, &grad)?);
+                self.0.insert(id, super::primitives::add(&prev, &grad)?);
             }
         }
         Ok(())

@@ -50,7 +50,7 @@ impl Var {
         if self.tensor.numel() != 1 {
             return Err(Error::Autograd(format!("backward() needs a scalar, got shape {}", self.tensor.shape())));
         }
-        let seed = crate::ops::elementwise::ones_like(&self.tensor)?;
+        let seed = super::primitives::ones_like(&self.tensor)?;
         self.backward_with(seed)
     }
 

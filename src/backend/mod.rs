@@ -14,7 +14,7 @@ mod geometry;
 
 pub use geometry::{ConvGeom, PoolGeom, ShiftGeom};
 
-use crate::nn::Normalization;
+use crate::normalization::Normalization;
 use crate::tensor::{Device, DeviceKind, Tensor};
 use crate::{Error, Result};
 

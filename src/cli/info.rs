@@ -6,6 +6,7 @@ use lofi::backend::cuda::{device_count, libs, nvrtc};
 use lofi::Device;
 
 use super::bytes;
+use lofi::backend::cuda::CudaKernels;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -94,7 +95,8 @@ fn device(ordinal: usize) {
         ),
         Err(e) => println!("  loading kernels and cuBLAS failed: {e}"),
     }
-    let sources: Vec<String> = cuda.loaded_sources().iter().map(|(m, s)| format!("{}={s}", m.stem())).collect();
+    let sources: Vec<String> =
+        cuda.loaded_sources().unwrap_or_default().iter().map(|(m, s)| format!("{}={s}", m.stem())).collect();
     let missing = Module::ALL.len() - sources.len();
     println!(
         "  kernel modules loaded from: {}{}",

@@ -12,6 +12,7 @@ pub mod synth;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use lofi::backend::cuda::CudaKernels;
 
 /// A check failed (or a command errored).
 pub const EXIT_FAILURE: u8 = 1;
@@ -62,7 +63,7 @@ fn open_cuda(
     match lofi::Device::cuda(ordinal, None) {
         Ok(dev) => {
             if let Some(cuda) = dev.cuda_device() {
-                cuda.set_kernel_source(kernels);
+                cuda.set_kernel_source(kernels)?;
             }
             Ok(Some(dev))
         }

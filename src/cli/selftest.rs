@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lofi::backend::cuda::{selftest, KernelSource};
 
 use super::{open_cuda, EXIT_FAILURE, EXIT_SKIPPED};
+use lofi::backend::cuda::CudaKernels;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,7 +50,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     });
     if let Some(cuda) = dev.cuda_device() {
-        let sources: Vec<String> = cuda.loaded_sources().iter().map(|(m, s)| format!("{}={s}", m.stem())).collect();
+        let sources: Vec<String> = cuda.loaded_sources()?.iter().map(|(m, s)| format!("{}={s}", m.stem())).collect();
         println!("modules loaded from: {}", sources.join(" "));
     }
     let failed = checks.iter().filter(|c| !c.passed()).count();

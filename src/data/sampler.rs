@@ -16,7 +16,7 @@ use crate::data::frames::FrameStore;
 use crate::data::resize::{resize_crop, CropWindow};
 use crate::error::{Error, Result};
 use crate::fidelity::{Fidelity, SnippetFrames};
-use crate::nn::Normalization;
+use crate::normalization::Normalization;
 
 /// Everything the sampler needs to know about one encoder preset at one fidelity.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -1,5 +1,6 @@
 //! Memory accounting: the per-device pool with a hard budget. See `pool.rs`.
 
+pub mod cuda;
 pub mod host;
 pub mod pool;
 

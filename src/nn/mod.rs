@@ -4,13 +4,11 @@ pub mod builder;
 pub mod classifier;
 pub mod gtad;
 pub mod layers;
-pub mod normalization;
 pub mod param;
 pub mod resnet_tsm;
 pub mod weights;
 
 pub use builder::{Builder, Init};
 pub use layers::{BatchNorm2d, Conv1d, Conv2d, Linear, Module};
-pub use normalization::Normalization;
 pub use param::{Param, ParamKind};
 pub use resnet_tsm::{BlockKind, ResNetTsm, ResNetTsmConfig, ResidualBlock, Stem};

@@ -10,8 +10,8 @@
 use super::builder::{Builder, Init};
 use super::layers::{BatchNorm2d, Conv2d, Module};
 use super::param::Param;
-use super::Normalization;
 use crate::autograd::{recompute, Var};
+use crate::normalization::Normalization;
 use crate::ops::conv::Conv2dOpts;
 use crate::ops::norm::BnMode;
 use crate::ops::{elementwise, pool, shape, shift};

@@ -35,13 +35,6 @@ pub fn scale_fwd(x: &Tensor, alpha: f64) -> Result<Tensor> {
     Ok(y)
 }
 
-/// A tensor of ones shaped like `t` (the seed of `backward`).
-pub fn ones_like(t: &Tensor) -> Result<Tensor> {
-    let y = empty_like(t, t.shape().clone(), t.dtype())?;
-    launch(t.device(), |be| be.fill(&y, 1.0))?;
-    Ok(y)
-}
-
 pub fn unary_fwd(op: Unary, x: &Tensor) -> Result<Tensor> {
     let y = empty_like(x, x.shape().clone(), x.dtype())?;
     launch(x.device(), |be| be.unary_fwd(op, x, &y))?;
@@ -122,7 +115,11 @@ pub fn add_channel(x: &Var, b: &Var) -> Result<Var> {
 }
 
 /// u8 frames [n, h, w, 3] → normalised [n, 3, h, w] of `dtype` (not differentiable: frames are data).
-pub fn normalize_frames(x: &Tensor, norm: &crate::nn::Normalization, dtype: crate::tensor::DType) -> Result<Tensor> {
+pub fn normalize_frames(
+    x: &Tensor,
+    norm: &crate::normalization::Normalization,
+    dtype: crate::tensor::DType,
+) -> Result<Tensor> {
     let [n, h, w, c] = x.shape().dims_n::<4>("normalize_frames")?;
     if x.dtype() != crate::tensor::DType::U8 || c != 3 {
         return Err(Error::invalid(

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::backend::cuda::CudaDevice;
+use crate::memory::cuda::CudaDevice;
 use crate::memory::Pool;
 use crate::Result;
 

@@ -152,9 +152,7 @@ impl Tensor {
                 bytemuck::cast_slice_mut::<u64, u8>(v.as_mut_slice())[..bytes.len()].copy_from_slice(bytes)
             }
             Storage::Cuda(s) => {
-                let cuda = self.cuda()?;
-                let mut view = s.slice_mut(0..bytes.len());
-                cuda.stream().memcpy_htod(bytes, &mut view).map_err(crate::backend::cuda::cuda_err)?;
+                self.cuda()?.upload_into(bytes, s)?;
             }
             Storage::Meta => {}
         }
@@ -217,7 +215,7 @@ impl Tensor {
         self.to_device(self.device())
     }
 
-    fn cuda(&self) -> Result<&Arc<crate::backend::cuda::CudaDevice>> {
+    fn cuda(&self) -> Result<&Arc<crate::memory::cuda::CudaDevice>> {
         self.device().cuda_device().ok_or_else(|| Error::NoCuda("tensor on a CUDA device without a context".into()))
     }
 }

@@ -138,7 +138,7 @@ pub fn add_channel<T: Float>(
     Ok(())
 }
 
-pub fn normalize_frames<T: Float>(x: &Tensor, y: &Tensor, norm: &crate::nn::Normalization) -> Result<()> {
+pub fn normalize_frames<T: Float>(x: &Tensor, y: &Tensor, norm: &crate::normalization::Normalization) -> Result<()> {
     let [_n, h, w, c] = x.shape().dims_n::<4>("normalize_frames")?;
     if c != 3 {
         return Err(Error::shape("normalize_frames", format!("frames {} are not RGB", x.shape())));

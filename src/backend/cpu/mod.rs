@@ -20,7 +20,7 @@ mod shift;
 pub use matmul::{gemm_strided, Mat};
 
 use crate::backend::{AdamStep, Backend, Binary, ConvGeom, PoolGeom, SgdStep, ShiftGeom, Unary};
-use crate::nn::Normalization;
+use crate::normalization::Normalization;
 use crate::tensor::{float_dtype, DType, Tensor};
 use crate::Result;
 

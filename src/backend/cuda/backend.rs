@@ -2,9 +2,9 @@
 //! launcher. Kernels not written yet keep the trait's default, an error naming the kernel (never a
 //! silent no-op).
 
-use super::{align, conv, convert, cublas, elementwise, gather, graph, layout, loss, norm, optim, pool, reduce, shift};
+use super::{align, conv, convert, elementwise, gather, graph, layout, loss, matmul, norm, optim, pool, reduce, shift};
 use crate::backend::{AdamStep, Backend, Binary, ConvGeom, PoolGeom, SgdStep, ShiftGeom, Unary};
-use crate::nn::Normalization;
+use crate::normalization::Normalization;
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -67,7 +67,7 @@ impl Backend for CudaBackend {
         trans_w: bool,
         beta: f64,
     ) -> Result<()> {
-        cublas::matmul(a, w, y, batch, m, k, n, trans_a, trans_w, beta)
+        matmul::matmul(a, w, y, batch, m, k, n, trans_a, trans_w, beta)
     }
     fn shift_fwd(&self, g: &ShiftGeom, x: &Tensor, y: &Tensor) -> Result<()> {
         shift::shift_fwd(g, x, y)

@@ -10,11 +10,12 @@
 use crate::rng::Rng as LofiRng;
 use cudarc::driver::sys::CUevent_flags;
 
-use super::device::cuda_err;
+use super::device::CudaKernels;
 use super::kernels::Kernel;
 use super::selftest::{poisoned_pair, random_pair, scaled_error, TOL_BF16, TOL_F32, TOL_TF32};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
+use crate::memory::cuda::cuda_err;
 use crate::tensor::{DType, Device, Tensor};
 use crate::{Error, Result};
 
@@ -288,7 +289,7 @@ pub fn gemm(dev: &Device, timer: &Timer, shape: GemmShape, mode: GemmMode, seed:
     let (a, ac) = random_pair(&[m, k], dt, dev, &mut rng)?;
     let (w, wc) = random_pair(&[k, n], dt, dev, &mut rng)?;
     let (y, yc) = poisoned_pair(&[m, n], dt, dev)?;
-    cuda.set_tf32(mode == GemmMode::Tf32);
+    cuda.set_tf32(mode == GemmMode::Tf32)?;
     let result = (|| {
         be().matmul(&a, &w, &y, 1, m, k, n, false, false, 0.0)?;
         CpuBackend.matmul(&ac, &wc, &yc, 1, m, k, n, false, false, 0.0)?;
@@ -301,7 +302,7 @@ pub fn gemm(dev: &Device, timer: &Timer, shape: GemmShape, mode: GemmMode, seed:
         };
         Ok(GemmResult { error, timing })
     })();
-    cuda.set_tf32(false);
+    cuda.set_tf32(false)?;
     result
 }
 

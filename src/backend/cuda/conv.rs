@@ -15,8 +15,8 @@
 
 use cudarc::driver::{DevicePtr, DevicePtrMut, DeviceRepr, PushKernelArg};
 
-use super::cublas::{gemm_raw, Blas, Gemm};
-use super::device::CudaDevice;
+use super::cublas::{gemm_raw, Gemm};
+use super::device::{gemm_runner, CudaDevice, CudaKernels};
 use super::kernels::Kernel;
 use super::launch::{check_distinct, check_len, check_tensors, cuda_of, grid_1d, launch};
 use crate::backend::ConvGeom;
@@ -111,11 +111,6 @@ fn at(base: u64, elems: usize, dtype: DType) -> u64 {
     base + (elems * dtype.size_in_bytes()) as u64
 }
 
-/// The cuBLAS handle of `t`'s device.
-fn blas_of(cuda: &CudaDevice, t: &Tensor) -> Result<std::sync::Arc<Blas>> {
-    cuda.blas(t.device().pool())
-}
-
 /// Launches one conv.cu kernel (all share `(const T* src, T* dst, ConvDims, n0, nc, grp)`) over
 /// `count` threads' worth of elements.
 ///
@@ -157,7 +152,7 @@ pub fn conv2d_fwd(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor)
         return Ok(());
     }
     let cuda = cuda_of(y)?;
-    let blas = blas_of(cuda, y)?;
+    let runner = gemm_runner(cuda, y.device().pool())?;
     let stream = cuda.stream();
     let (xg, wg, mut yg) = (x.storage(), w.storage(), y.storage_mut());
     let (xp, _xs) = xg.cuda_slice()?.device_ptr(stream);
@@ -173,7 +168,7 @@ pub fn conv2d_fwd(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor)
             unsafe {
                 gemm_raw(
                     cuda,
-                    &blas,
+                    &runner,
                     dtype,
                     &gemm,
                     at(wp, grp * cg * cpg, dtype),
@@ -197,7 +192,7 @@ pub fn conv2d_fwd(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor)
             unsafe {
                 movement(cuda, Kernel::Im2col, dtype, xp, col, &d, (n0, nc, grp), rows * cols)?;
                 let gemm = Gemm::dense(cg, cols, rows, false, false);
-                gemm_raw(cuda, &blas, dtype, &gemm, at(wp, grp * cg * rows, dtype), col, stage)?;
+                gemm_raw(cuda, &runner, dtype, &gemm, at(wp, grp * cg * rows, dtype), col, stage)?;
                 movement(cuda, Kernel::FromStage, dtype, stage, yp, &d, (n0, nc, grp), cg * cols)?;
             }
         }
@@ -211,7 +206,7 @@ pub fn conv2d_bwd_data(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &
         return Ok(());
     }
     let cuda = cuda_of(dx)?;
-    let blas = blas_of(cuda, dx)?;
+    let runner = gemm_runner(cuda, dx.device().pool())?;
     let stream = cuda.stream();
     let (dyg, wg, mut dxg) = (dy.storage(), w.storage(), dx.storage_mut());
     let (dyp, _dys) = dyg.cuda_slice()?.device_ptr(stream);
@@ -226,7 +221,7 @@ pub fn conv2d_bwd_data(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &
             unsafe {
                 gemm_raw(
                     cuda,
-                    &blas,
+                    &runner,
                     dtype,
                     &gemm,
                     at(wp, grp * cg * cpg, dtype),
@@ -248,7 +243,7 @@ pub fn conv2d_bwd_data(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Tensor, ws: &
             unsafe {
                 movement(cuda, Kernel::ToStage, dtype, dyp, stage, &d, (n0, nc, grp), cg * cols)?;
                 let gemm = Gemm::dense(rows, cols, cg, true, false);
-                gemm_raw(cuda, &blas, dtype, &gemm, at(wp, grp * cg * rows, dtype), stage, col)?;
+                gemm_raw(cuda, &runner, dtype, &gemm, at(wp, grp * cg * rows, dtype), stage, col)?;
                 movement(cuda, Kernel::Col2im, dtype, col, dxp, &d, (n0, nc, grp), nc * cpg * g.h * g.w)?;
             }
         }
@@ -262,7 +257,7 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
         return Ok(());
     }
     let cuda = cuda_of(dw)?;
-    let blas = blas_of(cuda, dw)?;
+    let runner = gemm_runner(cuda, dw.device().pool())?;
     let stream = cuda.stream();
     let (xg, dyg, mut dwg) = (x.storage(), dy.storage(), dw.storage_mut());
     let (xp, _xs) = xg.cuda_slice()?.device_ptr(stream);
@@ -279,7 +274,7 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
                 unsafe {
                     gemm_raw(
                         cuda,
-                        &blas,
+                        &runner,
                         dtype,
                         &gemm,
                         at(dyp, dy_j, dtype),
@@ -303,7 +298,7 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
                 movement(cuda, Kernel::Im2col, dtype, xp, col, &d, (n0, nc, grp), rows * cols)?;
                 movement(cuda, Kernel::ToStage, dtype, dyp, stage, &d, (n0, nc, grp), cg * cols)?;
                 let gemm = Gemm::dense(cg, rows, cols, false, true).beta(if n0 > 0 { 1.0 } else { 0.0 });
-                gemm_raw(cuda, &blas, dtype, &gemm, stage, col, at(dwp, grp * cg * rows, dtype))?;
+                gemm_raw(cuda, &runner, dtype, &gemm, stage, col, at(dwp, grp * cg * rows, dtype))?;
             }
         }
     }

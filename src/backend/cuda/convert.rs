@@ -3,9 +3,10 @@
 
 use cudarc::driver::{DeviceRepr, PushKernelArg};
 
+use super::device::CudaKernels;
 use super::kernels::{Kernel, KERNEL_DTYPES};
 use super::launch::{check_distinct, check_len, cuda_of, grid_1d, launch};
-use crate::nn::Normalization;
+use crate::normalization::Normalization;
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
 

@@ -1,5 +1,6 @@
-//! Matrix products on cuBLAS: `Backend::matmul` for f32 (fp32, or TF32 tensor cores when the device
-//! enables them) and bf16 (tensor cores, f32 accumulation), both through
+//! cuBLAS underneath the matrix products (`matmul.rs`) and convolutions (`conv.rs`): the handle and
+//! `gemm_raw`, one row-major strided-batched GEMM on raw device pointers, for f32 (fp32, or TF32
+//! tensor cores when the caller asks) and bf16 (tensor cores, f32 accumulation), both through
 //! `cublasGemmStridedBatchedEx`. The handle's workspace (`cublasSetWorkspace`) is reserved in the
 //! device's pool like every other buffer, so a GEMM never allocates behind the pool's back.
 //!
@@ -15,12 +16,12 @@ use cudarc::cublas::sys::{
     cublasSetWorkspace_v2, cublasStatus_t, cudaDataType_t,
 };
 use cudarc::driver::sys::CUdeviceptr;
-use cudarc::driver::{CudaSlice, DevicePtr, DevicePtrMut};
+use cudarc::driver::{CudaSlice, DevicePtrMut};
 
-use super::device::{cuda_err, lock, CudaDevice};
 use super::libs::cublas_present;
+use crate::memory::cuda::{cuda_err, lock, CudaDevice};
 use crate::memory::{Pool, Reservation};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::DType;
 use crate::{Error, Result};
 
 /// cuBLAS's recommended workspace: 32 MiB on Hopper and newer, 4 MiB before.
@@ -44,6 +45,13 @@ pub struct Blas {
 unsafe impl Send for Blas {}
 // SAFETY: as above: every use locks the mutex.
 unsafe impl Sync for Blas {}
+
+/// What one GEMM runs on: the device's handle, and whether f32 products may use TF32 tensor cores
+/// (the device's switch, read when the runner is fetched).
+pub(crate) struct GemmRunner {
+    pub blas: Arc<Blas>,
+    pub tf32: bool,
+}
 
 /// A handle created, not yet given a workspace (its creation is what `measured` charges).
 pub struct NewHandle(cublasHandle_t);
@@ -98,59 +106,8 @@ fn check(status: cublasStatus_t, what: &str) -> Result<()> {
     }
 }
 
-fn int(op: &'static str, v: usize) -> Result<i32> {
+pub(crate) fn int(op: &'static str, v: usize) -> Result<i32> {
     i32::try_from(v).map_err(|_| Error::shape(op, format!("dimension {v} exceeds cuBLAS's 32-bit range")))
-}
-
-/// y[b] = op(a[b])·op(w[b]) (+ y[b] when beta = 1), as `Backend::matmul`.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul(
-    a: &Tensor,
-    w: &Tensor,
-    y: &Tensor,
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    trans_a: bool,
-    trans_w: bool,
-    beta: f64,
-) -> Result<()> {
-    const OP: &str = "matmul";
-    let dtype = a.dtype();
-    if w.dtype() != dtype || y.dtype() != dtype {
-        return Err(Error::DType {
-            op: OP,
-            got: format!("{}/{}/{}", dtype, w.dtype(), y.dtype()),
-            expected: "one dtype".into(),
-        });
-    }
-    if a.device() != y.device() || w.device() != y.device() {
-        return Err(Error::DeviceMismatch { op: OP, a: format!("{:?}", a.device()), b: format!("{:?}", y.device()) });
-    }
-    if a.numel() != batch * m * k || w.numel() != batch * k * n || y.numel() != batch * m * n {
-        return Err(Error::shape(OP, format!("operands do not hold {batch}×[{m}×{k}]·[{k}×{n}]")));
-    }
-    if y.same_buffer(a) || y.same_buffer(w) {
-        return Err(Error::invalid(OP, "the output shares its buffer with an operand"));
-    }
-    if batch == 0 || m == 0 || n == 0 {
-        return Ok(());
-    }
-    let cuda = super::launch::cuda_of(y)?;
-    // Row-major leading dimensions of the stored operands: [m, k] or [k, m] for a, [k, n] or [n, k]
-    // for w, [m, n] for y.
-    let gemm = Gemm::dense(m, n, k, trans_a, trans_w).batched(batch, m * k, k * n, m * n).beta(beta as f32);
-    let blas = cuda.blas(y.device().pool())?;
-    let stream = cuda.stream();
-    let (a_guard, w_guard, mut y_guard) = (a.storage(), w.storage(), y.storage_mut());
-    let (a_ptr, _a_sync) = a_guard.cuda_slice()?.device_ptr(stream);
-    let (w_ptr, _w_sync) = w_guard.cuda_slice()?.device_ptr(stream);
-    let (y_ptr, _y_sync) = y_guard.cuda_slice_mut()?.device_ptr_mut(stream);
-    // SAFETY: a, w and y are device buffers of exactly batch·m·k, batch·k·n and batch·m·n elements
-    // of `dtype` (checked above), which the leading dimensions and strides of `gemm` describe, and
-    // y does not alias them.
-    unsafe { gemm_raw(cuda, &blas, dtype, &gemm, a_ptr, w_ptr, y_ptr) }
 }
 
 /// One row-major product y = op(a)·op(w) (+ beta·y), or a strided batch of them, on raw device
@@ -205,7 +162,7 @@ impl Gemm {
     }
 }
 
-/// Runs `g` on cuBLAS: fp32 (TF32 when the device enables it) or bf16 with f32 accumulation.
+/// Runs `g` on cuBLAS: fp32 (TF32 tensor cores when the runner allows) or bf16 with f32 accumulation.
 ///
 /// # Safety
 /// `a`, `w` and `y` must point to device memory of `dtype` on `cuda`, holding every element the
@@ -213,7 +170,7 @@ impl Gemm {
 /// pointers must stay valid until the stream has run the GEMM.
 pub(crate) unsafe fn gemm_raw(
     cuda: &CudaDevice,
-    blas: &Blas,
+    runner: &GemmRunner,
     dtype: DType,
     g: &Gemm,
     a: CUdeviceptr,
@@ -225,7 +182,7 @@ pub(crate) unsafe fn gemm_raw(
         return Ok(());
     }
     let (data_type, compute) = match dtype {
-        DType::F32 if cuda.tf32() => (cudaDataType_t::CUDA_R_32F, cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32),
+        DType::F32 if runner.tf32 => (cudaDataType_t::CUDA_R_32F, cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32),
         DType::F32 => (cudaDataType_t::CUDA_R_32F, cublasComputeType_t::CUBLAS_COMPUTE_32F),
         DType::BF16 => (cudaDataType_t::CUDA_R_16BF, cublasComputeType_t::CUBLAS_COMPUTE_32F),
         other => return Err(Error::DType { op: OP, got: other.to_string(), expected: "f32 or bf16".into() }),
@@ -236,7 +193,7 @@ pub(crate) unsafe fn gemm_raw(
     let (lda, ldw, ldy, batch) = (int(OP, g.lda)?, int(OP, g.ldw)?, int(OP, g.ldy)?, int(OP, g.batch)?);
     let alpha = 1.0f32;
     cuda.context().bind_to_thread().map_err(cuda_err)?;
-    let handle = lock(&blas.handle);
+    let handle = lock(&runner.blas.handle);
     // SAFETY: the handle is valid and bound to this stream; the caller guarantees the operands
     // (extents, dtype, no overlap with y); alpha/beta are host f32 values as CUBLAS_COMPUTE_32F*
     // requires.

@@ -3,6 +3,7 @@
 
 use cudarc::driver::PushKernelArg;
 
+use super::device::CudaKernels;
 use super::kernels::Kernel;
 use super::launch::{check_distinct, check_len, check_tensors, cuda_of, grid_1d, launch};
 use crate::backend::{Binary, Unary};

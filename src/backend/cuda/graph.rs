@@ -8,6 +8,7 @@
 
 use cudarc::driver::PushKernelArg;
 
+use super::device::CudaKernels;
 use super::kernels::Kernel;
 use super::launch::{check_distinct, check_len, check_tensors, cuda_of, grid_1d, launch};
 use crate::tensor::{DType, Tensor};

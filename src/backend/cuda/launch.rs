@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaFunction, LaunchArgs, LaunchConfig};
 
-use super::device::{cuda_err, CudaDevice};
 use super::kernels::{Kernel, KERNEL_DTYPES};
+use crate::memory::cuda::{cuda_err, CudaDevice};
 use crate::tensor::{DType, Tensor};
 use crate::{Error, Result};
 

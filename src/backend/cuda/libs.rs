@@ -4,21 +4,17 @@
 
 use std::ffi::c_int;
 
-/// True when the CUDA driver library (libcuda.so) can be opened.
-pub fn driver_present() -> bool {
-    // SAFETY: is_culib_present only tries to dlopen the library and reports whether it could.
-    unsafe { cudarc::driver::sys::is_culib_present() }
-}
+pub use crate::memory::cuda::driver_present;
 
 /// True when libnvrtc can be opened (it needs no GPU: it is a compiler).
 pub fn nvrtc_present() -> bool {
-    // SAFETY: as for `driver_present`.
+    // SAFETY: is_culib_present only tries to dlopen the library and reports whether it could.
     unsafe { cudarc::nvrtc::sys::is_culib_present() }
 }
 
 /// True when libcublas can be opened.
 pub fn cublas_present() -> bool {
-    // SAFETY: as for `driver_present`.
+    // SAFETY: is_culib_present only tries to dlopen the library and reports whether it could.
     unsafe { cudarc::cublas::sys::is_culib_present() }
 }
 

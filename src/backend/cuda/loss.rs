@@ -9,6 +9,7 @@
 
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 
+use super::device::CudaKernels;
 use super::graph::check_index;
 use super::kernels::Kernel;
 use super::launch::{check_distinct, check_len, check_tensors, cuda_of, grid_1d, launch, BLOCK};

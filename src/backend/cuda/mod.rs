@@ -24,6 +24,7 @@ mod launch;
 mod layout;
 pub mod libs;
 mod loss;
+mod matmul;
 pub mod modules;
 mod norm;
 pub mod nvrtc;
@@ -33,10 +34,9 @@ mod reduce;
 pub mod selftest;
 mod shift;
 
+pub use crate::memory::cuda::{device_count, driver_present, CudaDevice};
 pub use backend::CudaBackend;
-pub(crate) use device::cuda_err;
-pub use device::{device_count, CudaDevice};
-pub use libs::driver_present;
+pub use device::CudaKernels;
 pub use modules::KernelSource;
 
 /// The CUDA backend singleton used by `backend::for_device`.

@@ -14,9 +14,10 @@ use super::nvrtc;
 use crate::{Error, Result};
 
 /// Which embedded form a module is (to be) loaded from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KernelSource {
     /// Fatbin, then PTX, then NVRTC: the first that loads.
+    #[default]
     Auto,
     Fatbin,
     Ptx,

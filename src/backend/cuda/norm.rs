@@ -6,6 +6,7 @@
 
 use cudarc::driver::PushKernelArg;
 
+use super::device::CudaKernels;
 use super::kernels::Kernel;
 use super::launch::{blocks, check_distinct, check_len, check_tensors, cuda_of, grid_1d, launch, BLOCK};
 use crate::tensor::Tensor;

@@ -19,6 +19,7 @@ mod layout;
 mod norm;
 mod pool;
 
+use super::device::CudaKernels;
 use super::kernels::Kernel;
 use super::reduce::sum_kernel_for;
 use crate::backend::cpu::CpuBackend;
@@ -77,9 +78,9 @@ impl Case {
         let mut rng = LofiRng::seeded(seed);
         let result = (|| {
             let cuda = dev.cuda_device().ok_or_else(|| Error::NoCuda("selftest needs a CUDA device".into()))?;
-            cuda.set_tf32(self.tf32);
+            cuda.set_tf32(self.tf32)?;
             let err = (self.run)(dev, self.dtype, &mut rng);
-            cuda.set_tf32(false);
+            cuda.set_tf32(false)?;
             err
         })();
         match result {

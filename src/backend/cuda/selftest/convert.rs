@@ -6,7 +6,7 @@ use super::{cuda, poisoned_pair, scaled_error, Case};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::cuda::kernels::Kernel;
 use crate::backend::Backend;
-use crate::nn::Normalization;
+use crate::normalization::Normalization;
 use crate::rng::Rng as LofiRng;
 use crate::tensor::{DType, Device, Tensor};
 use crate::Result;

@@ -1,6 +1,8 @@
 //! Per-channel input normalisation of an encoder preset: `x_norm = (x/255 − mean) / std` on RGB
 //! frames stored as u8. The data pipeline hands frames over as u8 together with the preset's
 //! `Normalization`; the encoder applies it on the device so that uploads stay 1 byte per pixel.
+//! It sits at the bottom of the crate, beside `fidelity.rs`, because the sampler (data), the
+//! `normalize_frames` kernels (backend, ops) and the encoder presets (nn) all use it.
 
 /// Mean and standard deviation per RGB channel, in units of [0, 1] pixel values.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -2,12 +2,17 @@
 //! never does either.
 
 mod bench;
+mod device;
 pub mod eval;
+mod extract;
+mod infer;
 mod info;
 mod model_info;
 pub mod prepare;
+mod progress;
 mod selftest;
 pub mod synth;
+mod train;
 
 use std::process::ExitCode;
 
@@ -32,6 +37,12 @@ enum Command {
     Synth(synth::Args),
     /// Decode videos with ffmpeg into the frame store at a chosen fps and short side
     Prepare(prepare::Args),
+    /// Train one stage: acp (classification pre-training) or head (TAL head on frozen features)
+    Train(train::Args),
+    /// Frozen-encoder snippet features of every video (.npy per video + index.json)
+    Extract(extract::Args),
+    /// ActivityNet detections of a trained head on snippet features
+    Infer(infer::Args),
     /// ActivityNet detection mAP of a result file at tIoU thresholds
     Eval(eval::EvalArgs),
     /// Devices, memory budgets, fixed CUDA overhead, CUDA library versions, how kernels are embedded
@@ -50,6 +61,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(a) => synth::run(a).map(|()| ExitCode::SUCCESS),
         Command::Prepare(a) => prepare::run(a).map(|()| ExitCode::SUCCESS),
         Command::Eval(a) => eval::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Train(a) => train::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Extract(a) => extract::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Infer(a) => infer::run(&a).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -157,6 +157,12 @@ pub struct Loader {
 impl Loader {
     /// Starts the workers for one epoch over `dataset`.
     pub fn start(dataset: Arc<Dataset>, opts: LoaderOptions) -> Result<Loader> {
+        Loader::start_at(dataset, opts, 0)
+    }
+
+    /// Starts the epoch at batch `first_batch` (a resumed run): the batches before it are neither
+    /// built nor handed out, and the ones after are exactly those of an uninterrupted epoch.
+    pub fn start_at(dataset: Arc<Dataset>, opts: LoaderOptions, first_batch: usize) -> Result<Loader> {
         opts.sampler.validate()?;
         if opts.batch_size == 0 {
             return Err(Error::Config { flag: "batch size".into(), msg: "must be at least 1".into() });
@@ -178,17 +184,23 @@ impl Loader {
             dataset,
             opts,
             batches,
-            state: Mutex::new(State { next_claim: 0, delivered: 0, ready: BTreeMap::new(), stop: false }),
+            state: Mutex::new(State {
+                next_claim: first_batch,
+                delivered: first_batch,
+                ready: BTreeMap::new(),
+                stop: false,
+            }),
             changed: Condvar::new(),
             skipped: Mutex::new(Vec::new()),
         });
-        let workers = (0..threads.min(shared.batches.len()))
+        let remaining = shared.batches.len().saturating_sub(first_batch);
+        let workers = (0..threads.min(remaining))
             .map(|_| {
                 let shared = Arc::clone(&shared);
                 std::thread::spawn(move || worker(&shared))
             })
             .collect();
-        Ok(Loader { shared, workers, next: 0 })
+        Ok(Loader { shared, workers, next: first_batch })
     }
 
     /// Number of batches in the epoch (before any that end up empty are skipped).

@@ -6,6 +6,8 @@
 
 pub mod annotations;
 pub mod atomic;
+pub mod clips;
+pub mod features;
 pub mod frames;
 pub mod labels;
 pub mod loader;

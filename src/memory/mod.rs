@@ -3,5 +3,7 @@
 pub mod cuda;
 pub mod host;
 pub mod pool;
+pub mod size;
 
 pub use pool::{accounted_bytes, Pool, PoolStats, Reservation, ALIGN};
+pub use size::parse_size;

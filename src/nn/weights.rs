@@ -77,6 +77,11 @@ fn from_st(d: Dtype) -> Option<DType> {
 
 /// Saves `params` (values copied to the host) to `path` atomically.
 pub fn save(path: &Path, params: &[Param]) -> Result<()> {
+    save_with_metadata(path, params, &BTreeMap::new())
+}
+
+/// `save` with extra `__metadata__` entries (lofi records what a file holds: preset, classes, …).
+pub fn save_with_metadata(path: &Path, params: &[Param], metadata: &BTreeMap<String, String>) -> Result<()> {
     let mut host: BTreeMap<String, (DType, Vec<usize>, Vec<u8>)> = BTreeMap::new();
     for p in params {
         let v = p.value();
@@ -92,20 +97,48 @@ pub fn save(path: &Path, params: &[Param]) -> Result<()> {
                 .map_err(|e| Error::data(format!("{}: tensor {name}", path.display()), e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let mut meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    meta.insert("format".to_string(), "pt".to_string());
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| Error::data(path.display().to_string(), e.to_string()))?;
     write_atomic(path, &bytes)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new
+/// one: a temporary sibling, synced, renamed over `path`, then the directory synced so the rename
+/// itself is durable. A failed write removes its temporary file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        file.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    sync_parent(path)
+}
+
+/// Syncs the directory holding `path` (makes a rename inside it durable).
+pub fn sync_parent(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+}
+
+/// The `__metadata__` of a safetensors file (empty when it has none).
+pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(&bytes).map_err(|e| Error::data(path.display().to_string(), e.to_string()))?;
+    Ok(meta.metadata().clone().unwrap_or_default())
 }
 
 /// Loads `path` into `params` by name. Mismatched tensors are always an error; with `Strict`,

@@ -55,6 +55,37 @@ impl Sgd {
         }
         Ok(())
     }
+
+    /// The momentum buffers as (`<param>.momentum_buffer`, tensor), for checkpoints.
+    pub fn state(&self, params: &[Param]) -> Vec<(String, Tensor)> {
+        params
+            .iter()
+            .filter_map(|p| self.buffers.get(&p.id()).map(|b| (format!("{}.momentum_buffer", p.name()), b.clone())))
+            .collect()
+    }
+
+    /// Restores what `state` saved; a buffer whose shape does not fit its parameter is an error.
+    pub fn load_state(&mut self, params: &[Param], state: &HashMap<String, Tensor>) -> Result<()> {
+        self.buffers.clear();
+        for p in params {
+            if let Some(t) = state.get(&format!("{}.momentum_buffer", p.name())) {
+                self.buffers.insert(p.id(), fitting(p, t)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A copy of `t` on `p`'s device, or an error when its shape or dtype is not `p`'s.
+fn fitting(p: &Param, t: &Tensor) -> Result<Tensor> {
+    let v = p.value();
+    if t.shape() != v.shape() || t.dtype() != v.dtype() {
+        return Err(Error::shape(
+            "optimizer state",
+            format!("{}: state {} {} for a {} {} parameter", p.name(), t.shape(), t.dtype(), v.shape(), v.dtype()),
+        ));
+    }
+    t.to_device(v.device())
 }
 
 #[derive(Debug, Clone)]
@@ -101,5 +132,45 @@ impl Adam {
     /// First and second moment of a parameter (for tests and checkpoints).
     pub fn moments(&self, p: &Param) -> Option<&(Tensor, Tensor)> {
         self.state.get(&p.id())
+    }
+
+    /// Steps taken (the bias corrections' t).
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The moments as (`<param>.exp_avg` / `.exp_avg_sq`, tensor), for checkpoints.
+    pub fn state(&self, params: &[Param]) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for p in params {
+            if let Some((m, v)) = self.state.get(&p.id()) {
+                out.push((format!("{}.exp_avg", p.name()), m.clone()));
+                out.push((format!("{}.exp_avg_sq", p.name()), v.clone()));
+            }
+        }
+        out
+    }
+
+    /// Restores what `state` saved and the step count.
+    pub fn load_state(&mut self, params: &[Param], state: &HashMap<String, Tensor>, steps: u64) -> Result<()> {
+        self.state.clear();
+        for p in params {
+            let m = state.get(&format!("{}.exp_avg", p.name()));
+            let v = state.get(&format!("{}.exp_avg_sq", p.name()));
+            match (m, v) {
+                (Some(m), Some(v)) => {
+                    self.state.insert(p.id(), (fitting(p, m)?, fitting(p, v)?));
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(Error::data(
+                        "optimizer state",
+                        format!("{}: one Adam moment without the other", p.name()),
+                    ))
+                }
+            }
+        }
+        self.steps = steps;
+        Ok(())
     }
 }

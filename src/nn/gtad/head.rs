@@ -112,6 +112,9 @@ pub struct GtadOutput {
     pub confidence_map: Var,
     pub start: Var,
     pub end: Var,
+    /// backbone1's output (B, h1, L): the snippet features every branch reads (a snippet
+    /// classifier attaches here).
+    pub base: Var,
     /// kNN indices of the five graph calls in forward order: backbone1, backbone2, regu_s,
     /// regu_e, SGAlign context (golden `gtad_model`).
     pub knn_idx: Vec<Tensor>,
@@ -187,7 +190,7 @@ impl Gtad {
             h = conv.forward(&h)?;
             h = if i < last { relu(&h)? } else { sigmoid(&h)? };
         }
-        Ok(GtadOutput { confidence_map: h, start, end, knn_idx: vec![idx0, idx1, idx2, idx3, idx4] })
+        Ok(GtadOutput { confidence_map: h, start, end, base, knn_idx: vec![idx0, idx1, idx2, idx3, idx4] })
     }
 }
 

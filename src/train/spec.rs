@@ -1,0 +1,177 @@
+//! `StepSpec`: the one value that describes a training step — encoder preset, head, fidelity,
+//! samples per step, snippets per encoder call, recompute, precision, optimizer — from which a
+//! stage builds its model and optimizer, and from which the memory dry run builds the same model
+//! on the Meta device and runs the same `train_step` on a batch of the same shapes. The dry run's
+//! pool peak is the prediction: there is no second, hand-written memory model.
+
+use crate::fidelity::Fidelity;
+use crate::loss::GtadTargets;
+use crate::nn::{Classifier, ResNetTsm};
+use crate::rng::Seeds;
+use crate::tensor::{DType, Device, Tensor};
+use crate::train::model::{builder, Head, Model, TalHead, TalTargets};
+use crate::train::optimizer::{OptimConfig, Optimizer};
+use crate::train::presets::{self, fidelity_name};
+use crate::train::step::{train_step, StepBatch, StepContext, StepInput, StepTargets};
+use crate::{Error, Result};
+
+/// Storage and arithmetic precision of a step. fp32 is what every backend runs today; the bf16
+/// policy (fp32 master weights and optimizer state, bf16 activations) is a later addition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    Fp32,
+}
+
+/// The head a step trains.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadSpec {
+    /// ACP: a linear classifier over `classes` on pooled snippet features.
+    Classifier { classes: Vec<String> },
+    /// The TAL head of `preset` on `in_channels`-wide features.
+    Tal { preset: String, in_channels: usize, classes: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepSpec {
+    /// Encoder preset; `None` trains the head on precomputed features.
+    pub encoder: Option<String>,
+    pub head: HeadSpec,
+    /// Snippets per sample and the frame size the encoder sees (for features: L only).
+    pub fidelity: Fidelity,
+    /// Samples (clips or videos) per optimizer step.
+    pub batch: usize,
+    /// Snippets per encoder call (a chunk); the encoder's train-mode BN normalises per call.
+    pub snippets_per_call: usize,
+    /// Run each encoder call as a recompute segment (activations rebuilt in backward).
+    pub recompute: bool,
+    pub precision: Precision,
+    pub optim: OptimConfig,
+}
+
+impl StepSpec {
+    /// Checks what the model and sampler cannot take, naming the fidelity.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch == 0 || self.snippets_per_call == 0 || self.fidelity.snippets == 0 {
+            return Err(Error::Config {
+                flag: "step".into(),
+                msg: format!(
+                    "batch {}, snippets per call {} and snippets {} must be positive",
+                    self.batch, self.snippets_per_call, self.fidelity.snippets
+                ),
+            });
+        }
+        if let Some(name) = &self.encoder {
+            let cfg = presets::encoder_config(name)?;
+            let min = presets::min_frame_side(&cfg);
+            let f = &self.fidelity;
+            if f.height < min || f.width < min {
+                return Err(Error::Config {
+                    flag: "fidelity".into(),
+                    msg: format!("{}: the {name} encoder needs frames of at least {min}×{min}", fidelity_name(f)),
+                });
+            }
+        }
+        if let HeadSpec::Tal { in_channels, preset, .. } = &self.head {
+            presets::head_config(preset, *in_channels)?;
+            if self.fidelity.snippets < 3 {
+                return Err(Error::Config {
+                    flag: "fidelity".into(),
+                    msg: format!("{} snippets: G-TAD's graphs need at least k = 3", self.fidelity.snippets),
+                });
+            }
+        }
+        self.optim.validate()
+    }
+
+    /// Frames per sample through the encoder (0 without one).
+    pub fn frames_per_sample(&self) -> Result<usize> {
+        match &self.encoder {
+            Some(name) => Ok(self.fidelity.snippets * presets::encoder_config(name)?.frames),
+            None => Ok(0),
+        }
+    }
+
+    /// A freshly initialised model on `device` (parameters drawn from `seeds`).
+    pub fn build_model(&self, device: &Device, seeds: &Seeds) -> Result<Model> {
+        let b = builder(device, seeds);
+        let encoder = self.encoder.as_ref().map(|n| ResNetTsm::new(&b, &presets::encoder_config(n)?)).transpose()?;
+        let head = match &self.head {
+            HeadSpec::Classifier { classes } => {
+                let dim = match &encoder {
+                    Some(e) => e.config().feature_dim(),
+                    None => return Err(Error::invalid("step spec", "a classifier needs an encoder")),
+                };
+                Head::Classifier(Classifier::new(&b.pp("fc"), dim, classes.len())?)
+            }
+            HeadSpec::Tal { preset, in_channels, classes } => {
+                Head::Tal(Box::new(TalHead::new(&b, preset, *in_channels, classes.clone())?))
+            }
+        };
+        Ok(Model { encoder, encoder_preset: self.encoder.clone(), head })
+    }
+
+    /// The optimizer over `model`'s encoder and head groups.
+    pub fn build_optimizer(&self, model: &Model) -> Result<Optimizer> {
+        Optimizer::new(&self.optim, vec![("encoder", model.encoder_params()), ("head", model.head_params())])
+    }
+
+    /// A batch of this step's shapes whose bytes live on `data_device` (zeros; on Meta nothing).
+    /// Every snippet counts as covered, the most the snippet-class term can gather.
+    pub fn placeholder_batch(&self, data_device: &Device) -> Result<StepBatch> {
+        let (b, l) = (self.batch, self.fidelity.snippets);
+        let input = match &self.encoder {
+            Some(_) => {
+                let f = &self.fidelity;
+                StepInput::Frames(Tensor::zeros(
+                    [b * self.frames_per_sample()?, f.height, f.width, 3],
+                    DType::U8,
+                    data_device,
+                )?)
+            }
+            None => match &self.head {
+                HeadSpec::Tal { in_channels, .. } => {
+                    StepInput::Features(Tensor::zeros([b, *in_channels, l], DType::F32, data_device)?)
+                }
+                HeadSpec::Classifier { .. } => {
+                    return Err(Error::invalid("step spec", "a classifier needs an encoder"))
+                }
+            },
+        };
+        let targets = match &self.head {
+            HeadSpec::Classifier { .. } => StepTargets::Classes(vec![0; b]),
+            HeadSpec::Tal { .. } => StepTargets::Tal(TalTargets {
+                gtad: GtadTargets::new(b, l, vec![0.0; b * l * l], vec![0.0; b * l], vec![0.0; b * l])?,
+                snippet_classes: vec![Some(0); b * l],
+            }),
+        };
+        let snippets = if matches!(self.head, HeadSpec::Classifier { .. }) { 1 } else { l };
+        Ok(StepBatch { input, targets, samples: b, snippets })
+    }
+
+    /// The pool peak of two steps of this spec on the Meta device (the second step is the steady
+    /// state: optimizer state exists from its start). No arithmetic runs.
+    pub fn dry_run_peak(&self) -> Result<usize> {
+        self.validate()?;
+        let meta = Device::meta(usize::MAX);
+        let model = self.build_model(&meta, &Seeds::new(0))?;
+        let mut opt = self.build_optimizer(&model)?;
+        // The batch's host bytes are outside the device pool in a real run, so here too.
+        let batch = self.placeholder_batch(&Device::meta(usize::MAX))?;
+        let mut peak = 0;
+        for step in 0..2 {
+            let ctx = StepContext {
+                stage: "dry run",
+                step,
+                seeds: Seeds::new(0),
+                lr_factor: 1.0,
+                snippet_weight: 1.0,
+                snippets_per_call: self.snippets_per_call,
+                recompute: self.recompute,
+                device: &meta,
+            };
+            peak = peak.max(train_step(&model, &mut opt, &batch, &ctx)?.peak_bytes);
+        }
+        Ok(peak)
+    }
+}

@@ -225,3 +225,19 @@ fn converted_fixtures_equal_golden_parameters_and_load_into_the_tiny_encoder() {
         }
     }
 }
+
+#[test]
+fn two_saves_of_the_same_weights_are_byte_identical() {
+    // The metadata map's iteration order differs between maps; the files must not.
+    let dir = scratch();
+    let m = small_gtad(4);
+    let meta: std::collections::BTreeMap<String, String> =
+        (0..12).map(|i| (format!("lofi.key{i}"), format!("value {i}"))).collect();
+    let (a, b) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    weights::save_with_metadata(&a, &m.params(), &meta).unwrap();
+    weights::save_with_metadata(&b, &m.params(), &meta).unwrap();
+    assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap());
+    let back = weights::read_metadata(&a).unwrap();
+    assert_eq!(back.get("lofi.key7").map(String::as_str), Some("value 7"));
+    assert_eq!(back.get("format").map(String::as_str), Some("pt"));
+}

@@ -99,9 +99,30 @@ pub fn save_with_metadata(path: &Path, params: &[Param], metadata: &BTreeMap<Str
         .collect::<Result<Vec<_>>>()?;
     let mut meta: HashMap<String, String> = metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     meta.insert("format".to_string(), "pt".to_string());
-    let bytes = safetensors::serialize(views, Some(meta))
-        .map_err(|e| Error::data(path.display().to_string(), e.to_string()))?;
+    let bytes = serialize_canonical(views, meta).map_err(|e| Error::data(path.display().to_string(), e))?;
     write_atomic(path, &bytes)
+}
+
+/// `safetensors::serialize` with the header's keys in sorted order. The crate writes its metadata
+/// from a `HashMap`, whose order changes from process to process; sorting makes two saves of the
+/// same tensors byte-identical (resume tests and the pipeline's skip rule compare files). Sorting
+/// keeps the header's length, so the data offsets stay valid.
+pub fn serialize_canonical(
+    views: Vec<(String, TensorView<'_>)>,
+    meta: HashMap<String, String>,
+) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())?;
+    let len = bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).ok_or("no header")? as usize;
+    let header = bytes.get(8..8 + len).ok_or("truncated header")?;
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    // serde_json's map is ordered by key (no `preserve_order` feature), nested maps included.
+    let mut sorted = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    if sorted.len() > len {
+        return Err("canonical header longer than the original".into());
+    }
+    sorted.resize(len, b' ');
+    bytes[8..8 + len].copy_from_slice(&sorted);
+    Ok(bytes)
 }
 
 /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::nn::weights::{sync_parent, write_atomic};
+use crate::nn::weights::{serialize_canonical, sync_parent, write_atomic};
 use crate::nn::Param;
 use crate::tensor::{DType, Device, Tensor};
 use crate::{Error, Result};
@@ -133,8 +133,8 @@ pub fn write(run: &Path, snap: &Snapshot, keep: usize) -> Result<PathBuf> {
             Ok((n.clone(), view))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, Some(HashMap::from([(META_KEY.to_string(), meta_json)])))
-        .map_err(|e| Error::data("checkpoint", e.to_string()))?;
+    let bytes = serialize_canonical(views, HashMap::from([(META_KEY.to_string(), meta_json)]))
+        .map_err(|e| Error::data("checkpoint", e))?;
     let dir = checkpoint_dir(run);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let path = dir.join(file_name(snap.position.step));

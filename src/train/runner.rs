@@ -46,8 +46,8 @@ pub struct RunOptions {
     pub keep: usize,
     pub log_every: u64,
     pub resume: bool,
-    /// The pool budget the run must fit (checked by the dry run before the first step).
-    pub memory_budget: Option<usize>,
+    /// The dry run's peak when the stage checked a budget (`check_budget`), for the summary.
+    pub predicted_peak: Option<usize>,
 }
 
 /// What a finished run measured.
@@ -76,10 +76,6 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    let predicted = match opts.memory_budget {
-        Some(budget) => Some(check_budget(spec, opts, budget)?),
-        None => None,
-    };
     let params = model.params();
     let mut position = Position { step: 0, epoch: 0, batch: 0 };
     if opts.resume {
@@ -115,7 +111,7 @@ pub fn run(
         resumed_at,
         wall_s: 0.0,
         peak_bytes: 0,
-        predicted_peak_bytes: predicted,
+        predicted_peak_bytes: opts.predicted_peak,
         first_losses: BTreeMap::new(),
         last_losses: BTreeMap::new(),
     };
@@ -183,15 +179,15 @@ fn save(model: &Model, opt: &Optimizer, source: &dyn BatchSource, opts: &RunOpti
 }
 
 /// The dry run's peak, or `OutOfBudget` naming the stage, fidelity and batch when it exceeds
-/// `budget`.
-fn check_budget(spec: &StepSpec, opts: &RunOptions, budget: usize) -> Result<usize> {
+/// `budget`. Stages call it before they write anything.
+pub fn check_budget(spec: &StepSpec, stage: &str, device: &Device, budget: usize) -> Result<usize> {
     let peak = spec.dry_run_peak()?;
     if peak > budget {
         return Err(Error::OutOfBudget {
             device: format!(
                 "{} (dry run of one {} step at fidelity {}, batch {})",
-                opts.device.kind(),
-                opts.stage,
+                device.kind(),
+                stage,
                 fidelity_name(&spec.fidelity),
                 spec.batch
             ),

@@ -3,7 +3,7 @@
 //! Parallel with rayon; every reduction has a fixed order, so results do not depend on the number
 //! of threads.
 
-mod align;
+pub mod align;
 mod conv;
 mod elementwise;
 mod graph;

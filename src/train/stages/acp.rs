@@ -134,6 +134,8 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
             dst.set(src.value())?;
         }
     }
+    let predicted_peak =
+        inputs.memory_budget.map(|b| runner::check_budget(&spec, cfg.stage.name(), &inputs.device, b)).transpose()?;
     prepare_run_dir(&inputs.out, cfg, inputs.resume)?;
     let mut source = ClipBatches {
         set: set.clone(),
@@ -155,7 +157,7 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         keep: cfg.checkpoint.keep,
         log_every: cfg.log_every,
         resume: inputs.resume,
-        memory_budget: inputs.memory_budget,
+        predicted_peak,
     };
     let mut opt = spec.build_optimizer(&model)?;
     let summary = runner::run(&spec, &model, &mut opt, &mut source, &opts, observer)?;

@@ -196,6 +196,8 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
     let Head::Tal(head) = &model.head else { return Err(Error::invalid("head stage", "the model has no TAL head")) };
     let (mean, std) = channel_stats(&samples, c, l);
     head.norm.set_stats(&mean, &std)?;
+    let predicted_peak =
+        inputs.memory_budget.map(|b| runner::check_budget(&spec, cfg.stage.name(), &inputs.device, b)).transpose()?;
     prepare_run_dir(&inputs.out, cfg, inputs.resume)?;
     let videos = samples.len();
     let mut source = VideoFeatureBatches { samples, batch: cfg.data.batch, seed: cfg.seed, channels: c, snippets: l };
@@ -211,7 +213,7 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         keep: cfg.checkpoint.keep,
         log_every: cfg.log_every,
         resume: inputs.resume,
-        memory_budget: inputs.memory_budget,
+        predicted_peak,
     };
     let mut opt = spec.build_optimizer(&model)?;
     let run = runner::run(&spec, &model, &mut opt, &mut source, &opts, observer)?;

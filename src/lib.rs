@@ -13,6 +13,7 @@ pub mod memory;
 pub mod nn;
 pub mod normalization;
 pub mod ops;
+pub mod pipeline;
 pub mod post;
 pub mod rng;
 pub mod tensor;

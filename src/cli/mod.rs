@@ -8,6 +8,7 @@ mod extract;
 mod infer;
 mod info;
 mod model_info;
+mod pipeline;
 pub mod prepare;
 mod progress;
 mod selftest;
@@ -37,7 +38,9 @@ enum Command {
     Synth(synth::Args),
     /// Decode videos with ffmpeg into the frame store at a chosen fps and short side
     Prepare(prepare::Args),
-    /// Train one stage: acp (classification pre-training) or head (TAL head on frozen features)
+    /// The whole LoFi-E2E procedure with its baselines, per seed, and the report (default: synthetic benchmark)
+    Pipeline(pipeline::Args),
+    /// Train one stage: acp, head, lofi, e2e-full or acp-plus
     Train(train::Args),
     /// Frozen-encoder snippet features of every video (.npy per video + index.json)
     Extract(extract::Args),
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(a) => synth::run(a).map(|()| ExitCode::SUCCESS),
         Command::Prepare(a) => prepare::run(a).map(|()| ExitCode::SUCCESS),
         Command::Eval(a) => eval::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Pipeline(a) => pipeline::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Train(a) => train::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Extract(a) => extract::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Infer(a) => infer::run(&a).map(|()| ExitCode::SUCCESS),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use lofi::memory::parse_size;
-use lofi::train::config::{Stage, TrainConfig};
+use lofi::train::config::{LofiConfig, Stage, TrainConfig};
 use lofi::train::stages::{self, StageInputs};
 
 use super::device::{open_device, parse_device, set_threads};
@@ -14,9 +14,21 @@ use super::progress::Progress;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// acp (classification pre-training on clips) or head (TAL head on frozen features)
+    /// acp, head, lofi, e2e-full or acp-plus
     #[arg(long)]
     stage: String,
+    /// LoFi configuration of --stage lofi: s, t, st, c-short, c-long
+    #[arg(long)]
+    lofi: Option<String>,
+    /// Reduction of pixels × snippets per video for the LoFi configurations (synthetic default 2)
+    #[arg(long)]
+    lofi_ratio: Option<f64>,
+    /// Fidelity of a fixed LoFi configuration (LxS or LxHxW), overriding the ratio
+    #[arg(long)]
+    fidelity: Option<String>,
+    /// Initial head weights (lofi, e2e-full: the head stage's final.safetensors)
+    #[arg(long)]
+    head: Option<PathBuf>,
     /// Dataset directory: annotations.json, frames/, clips/
     #[arg(long)]
     data: Option<PathBuf>,
@@ -47,7 +59,7 @@ pub struct Args {
     /// CPU worker threads (0 = one per core)
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Initial encoder weights (acp)
+    /// Initial encoder weights (acp: optional; lofi, e2e-full, acp-plus: the ACP encoder)
     #[arg(long)]
     encoder: Option<PathBuf>,
     /// Snippet features from `lofi extract` (head)
@@ -94,6 +106,28 @@ pub fn resolve(args: &Args, stage: Stage) -> anyhow::Result<TrainConfig> {
     if let Some(s) = args.seed {
         cfg.seed = s;
     }
+    if let Some(c) = &args.lofi {
+        cfg.lofi.config = LofiConfig::parse(c)?;
+    }
+    if let Some(r) = args.lofi_ratio {
+        cfg.lofi.ratio = r;
+    }
+    if let Some(f) = &args.fidelity {
+        lofi::train::presets::parse_fidelity(f, "--fidelity")?;
+        match cfg.lofi.config {
+            LofiConfig::S => cfg.lofi.s = Some(f.clone()),
+            LofiConfig::T => cfg.lofi.t = Some(f.clone()),
+            LofiConfig::St => cfg.lofi.st = Some(f.clone()),
+            LofiConfig::CShort | LofiConfig::CLong => {
+                anyhow::bail!(
+                    "invalid value for --fidelity: a C-LoFi cycle has three; set lofi.s, lofi.t, lofi.st in --config"
+                )
+            }
+        }
+    }
+    if stage != Stage::Lofi && (args.lofi.is_some() || args.lofi_ratio.is_some() || args.fidelity.is_some()) {
+        anyhow::bail!("--lofi, --lofi-ratio and --fidelity belong to --stage lofi");
+    }
     cfg.validate()?;
     Ok(cfg)
 }
@@ -110,6 +144,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         clips: args.clips.clone(),
         features: args.features.clone(),
         encoder: args.encoder.clone(),
+        head: args.head.clone(),
         resume: args.resume,
         device,
         memory_budget: budget,
@@ -127,6 +162,39 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 r.run.wall_s,
                 r.heldout_clips,
                 super::bytes(r.run.peak_bytes),
+                args.out.join(stages::FINAL_FILE).display()
+            );
+        }
+        Stage::Lofi | Stage::E2eFull => {
+            let r = stages::e2e::run(&cfg, &inputs, &mut progress).with_context(context)?;
+            let used: Vec<String> = r
+                .fidelities
+                .iter()
+                .map(|f| format!("{} ({} steps, peak {})", f.fidelity, f.steps, super::bytes(f.peak_bytes)))
+                .collect();
+            println!(
+                "{} {}: {} steps on {} videos in {:.1} s, loss {:.4} → {:.4}, fidelities {}; wrote {}",
+                stage.name(),
+                r.configuration,
+                r.run.steps,
+                r.videos,
+                r.run.wall_s,
+                r.run.first_losses.get("total").copied().unwrap_or(f64::NAN),
+                r.run.last_losses.get("total").copied().unwrap_or(f64::NAN),
+                used.join(", "),
+                args.out.join(stages::FINAL_FILE).display()
+            );
+        }
+        Stage::AcpPlus => {
+            let r = stages::acp_plus::run(&cfg, &inputs, &mut progress).with_context(context)?;
+            println!(
+                "acp-plus: {} steps on {} segments ({} source clips per batch) in {:.1} s, loss {:.4} → {:.4}; wrote {}",
+                r.run.steps,
+                r.segments,
+                r.source_per_batch,
+                r.run.wall_s,
+                r.run.first_losses.get("total").copied().unwrap_or(f64::NAN),
+                r.run.last_losses.get("total").copied().unwrap_or(f64::NAN),
                 args.out.join(stages::FINAL_FILE).display()
             );
         }

@@ -186,7 +186,7 @@ pub fn sample_clip(
     let shift = if train { rng.below((before + after) as u64 + 1) as isize - before } else { 0 };
     let frames = snippet_in_clip(set.frames_per_clip, t, r, shift);
     let window = crop_window(cfg, set.height, set.width, mode, rng);
-    let perm = if train && permute_colours { COLOUR_PERMUTATIONS[rng.below(6) as usize] } else { [0, 1, 2] };
+    let perm = if train && permute_colours { random_colour_order(rng) } else { [0, 1, 2] };
     let mut resize_scratch = Vec::new();
     let in_frame = set.frame_bytes();
     for (slot, &f) in frames.iter().enumerate() {
@@ -199,20 +199,31 @@ pub fn sample_clip(
             dst,
             &mut resize_scratch,
         );
-        if perm != [0, 1, 2] {
-            for px in dst.chunks_exact_mut(3) {
-                let rgb = [px[0], px[1], px[2]];
-                for c in 0..3 {
-                    px[c] = rgb[perm[c]];
-                }
-            }
-        }
+        reorder_channels(dst, perm);
     }
     Ok(set.labels[index])
 }
 
 /// The six orders of (R, G, B): output channel c reads input channel perm[c].
 const COLOUR_PERMUTATIONS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+
+/// One of the six channel orders, uniformly.
+pub fn random_colour_order(rng: &mut Rng) -> [usize; 3] {
+    COLOUR_PERMUTATIONS[rng.below(6) as usize]
+}
+
+/// Reorders the channels of RGB pixels: output channel c takes input channel `order[c]`.
+pub fn reorder_channels(rgb: &mut [u8], order: [usize; 3]) {
+    if order == [0, 1, 2] {
+        return;
+    }
+    for px in rgb.chunks_exact_mut(3) {
+        let src = [px[0], px[1], px[2]];
+        for (c, &from) in order.iter().enumerate() {
+            px[c] = src[from];
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

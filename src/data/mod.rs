@@ -15,5 +15,6 @@ pub mod npy;
 pub mod prepare;
 pub mod resize;
 pub mod sampler;
+pub mod segment_windows;
 pub mod stream_rng;
 pub mod synth;

@@ -25,15 +25,25 @@ pub enum Stage {
     Acp,
     /// The TAL head on frozen snippet features.
     Head,
+    /// LoFi-E2E: encoder and head end to end under the TAL loss at reduced fidelity.
+    Lofi,
+    /// The same end-to-end stage at full fidelity.
+    E2eFull,
+    /// ACP+: classification fine-tuning of the ACP encoder on windows inside the target videos'
+    /// ground-truth segments.
+    AcpPlus,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 2] = [Stage::Acp, Stage::Head];
+    pub const ALL: [Stage; 5] = [Stage::Acp, Stage::Head, Stage::Lofi, Stage::E2eFull, Stage::AcpPlus];
 
     pub fn name(self) -> &'static str {
         match self {
             Stage::Acp => "acp",
             Stage::Head => "head",
+            Stage::Lofi => "lofi",
+            Stage::E2eFull => "e2e-full",
+            Stage::AcpPlus => "acp-plus",
         }
     }
 
@@ -133,11 +143,85 @@ pub struct AcpSection {
     pub holdout: f64,
     /// Random permutation of the colour channels per sample.
     pub colour_permutation: bool,
+    /// `acp-plus`: fraction of each batch drawn from the ACP clip set instead of the target
+    /// segments.
+    pub source_mix: f64,
 }
 
 impl Default for AcpSection {
     fn default() -> Self {
-        AcpSection { holdout: 0.05, colour_permutation: true }
+        AcpSection { holdout: 0.05, colour_permutation: true, source_mix: 0.0 }
+    }
+}
+
+/// The LoFi configurations (paper §3.2): spatial, temporal, both, and the cycles through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LofiConfig {
+    S,
+    T,
+    St,
+    CShort,
+    CLong,
+}
+
+impl LofiConfig {
+    pub const ALL: [LofiConfig; 5] =
+        [LofiConfig::S, LofiConfig::T, LofiConfig::St, LofiConfig::CShort, LofiConfig::CLong];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LofiConfig::S => "s",
+            LofiConfig::T => "t",
+            LofiConfig::St => "st",
+            LofiConfig::CShort => "c-short",
+            LofiConfig::CLong => "c-long",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<LofiConfig> {
+        LofiConfig::ALL.into_iter().find(|c| c.name() == text).ok_or_else(|| Error::Config {
+            flag: "--lofi".into(),
+            msg: format!(
+                "unknown LoFi configuration '{text}' (known: {})",
+                LofiConfig::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+}
+
+/// `[lofi]`: which reduced fidelity the end-to-end stage trains at.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LofiSection {
+    pub config: LofiConfig,
+    /// Reduction of pixels × snippets per video: the paper's 4 (T: r_t = 4, S: r_s = 2 per side,
+    /// ST: r_s = √2, r_t = 2); 2 on the synthetic benchmark, validated at T = 16 of 32 snippets.
+    pub ratio: f64,
+    /// The full fidelity (`LxS`); absent = the encoder preset's (32x32 synthetic, 100x224).
+    pub full: Option<String>,
+    /// Explicit fidelities of the three configurations, overriding the ratio.
+    pub s: Option<String>,
+    pub t: Option<String>,
+    pub st: Option<String>,
+    /// C-LoFi short cycle: batches per configuration (paper c_s = 16).
+    pub cycle_batches: u64,
+    /// C-LoFi long cycle: epochs per configuration.
+    pub cycle_epochs: u64,
+}
+
+impl Default for LofiSection {
+    fn default() -> Self {
+        LofiSection {
+            config: LofiConfig::T,
+            ratio: 2.0,
+            full: None,
+            s: None,
+            t: None,
+            st: None,
+            cycle_batches: 16,
+            cycle_epochs: 1,
+        }
     }
 }
 
@@ -157,6 +241,7 @@ pub struct TrainConfig {
     pub loss: LossSection,
     pub checkpoint: CheckpointSection,
     pub acp: AcpSection,
+    pub lofi: LofiSection,
 }
 
 impl TrainConfig {
@@ -173,6 +258,7 @@ impl TrainConfig {
             loss: LossSection::default(),
             checkpoint: CheckpointSection::default(),
             acp: AcpSection::default(),
+            lofi: LofiSection::default(),
         };
         match stage {
             Stage::Acp => TrainConfig {
@@ -182,6 +268,20 @@ impl TrainConfig {
                 ..base
             },
             Stage::Head => TrainConfig { schedule: Schedule::multistep(vec![Milestone::Fraction(0.75)], 0.1), ..base },
+            Stage::Lofi | Stage::E2eFull => TrainConfig {
+                model: ModelSection { snippets_per_call: 256, ..ModelSection::default() },
+                data: DataSection { batch: 8, epochs: 6, ..DataSection::default() },
+                optim: OptimConfig { lr: 2e-4, encoder_lr: Some(1e-3), ..OptimConfig::default() },
+                schedule: Schedule::cosine(0.0),
+                checkpoint: CheckpointSection { every: 25, ..CheckpointSection::default() },
+                ..base
+            },
+            Stage::AcpPlus => TrainConfig {
+                data: DataSection { batch: 64, steps: Some(300), ..DataSection::default() },
+                optim: OptimConfig { lr: 1e-3, ..OptimConfig::default() },
+                schedule: Schedule::cosine(0.0),
+                ..base
+            },
         }
     }
 
@@ -195,17 +295,25 @@ impl TrainConfig {
 
     /// `text` (the content of `path`, named in errors) over the defaults of `stage`.
     pub fn parse(stage: Stage, text: &str, path: &Path) -> Result<TrainConfig> {
+        let file: toml::Table = toml::from_str(text).map_err(|e| Error::Parse {
+            path: path.to_path_buf(),
+            location: "TOML syntax".into(),
+            msg: e.message().to_string(),
+        })?;
+        TrainConfig::from_table(stage, file, path)
+    }
+
+    /// The defaults of `stage` with `table` (read from `path`, named in errors) laid over them.
+    pub fn from_table(stage: Stage, table: toml::Table, path: &Path) -> Result<TrainConfig> {
         let parse_error = |location: String, msg: String| Error::Parse { path: path.to_path_buf(), location, msg };
-        let file: toml::Table =
-            toml::from_str(text).map_err(|e| parse_error("TOML syntax".into(), e.message().to_string()))?;
-        if let Some(s) = file.get("stage") {
+        if let Some(s) = table.get("stage") {
             if s.as_str() != Some(stage.name()) {
                 return Err(parse_error("stage".into(), format!("{s} does not match --stage {}", stage.name())));
             }
         }
         let mut merged = toml::Table::try_from(TrainConfig::defaults(stage))
             .map_err(|e| parse_error("defaults".into(), e.to_string()))?;
-        merge(&mut merged, file);
+        merge_tables(&mut merged, table);
         let cfg: TrainConfig = serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
             let key = e.path().to_string();
             parse_error(format!("key `{key}`"), e.into_inner().to_string())
@@ -234,12 +342,21 @@ impl TrainConfig {
         if !(self.loss.snippet_class_weight.is_finite() && self.loss.snippet_class_weight >= 0.0) {
             return bad("loss.snippet_class_weight", format!("{} must be ≥ 0", self.loss.snippet_class_weight));
         }
+        if !(0.0..1.0).contains(&self.acp.source_mix) {
+            return bad("acp.source_mix", format!("{} must lie in [0, 1)", self.acp.source_mix));
+        }
         if !(0.0..1.0).contains(&self.acp.holdout) {
             return bad("acp.holdout", format!("{} must lie in [0, 1)", self.acp.holdout));
         }
         crate::train::presets::encoder_config(&self.model.encoder)?;
-        if self.stage == Stage::Head {
+        if matches!(self.stage, Stage::Head | Stage::Lofi | Stage::E2eFull) {
             crate::train::presets::head_config(&self.model.head, 4)?;
+        }
+        if !(self.lofi.ratio.is_finite() && self.lofi.ratio >= 1.0) {
+            return bad("lofi.ratio (--lofi-ratio)", format!("{} must be ≥ 1", self.lofi.ratio));
+        }
+        if self.lofi.cycle_batches == 0 || self.lofi.cycle_epochs == 0 {
+            return bad("lofi.cycle_batches / lofi.cycle_epochs", "a cycle needs at least one batch / epoch".into());
         }
         self.schedule.validate()?;
         self.optim.validate()
@@ -267,10 +384,10 @@ impl TrainConfig {
 }
 
 /// Lays `over` onto `base`: tables merge key by key, anything else replaces.
-fn merge(base: &mut toml::Table, over: toml::Table) {
+pub fn merge_tables(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
             (_, v) => {
                 base.insert(k, v);
             }
@@ -330,8 +447,11 @@ mod tests {
     }
 
     #[test]
-    fn unknown_stages_are_listed() {
+    fn unknown_stages_and_lofi_configurations_are_listed() {
         let e = Stage::parse("lofi-x").unwrap_err().to_string();
-        assert!(e.contains("acp") && e.contains("head"), "{e}");
+        assert!(e.contains("acp") && e.contains("head") && e.contains("e2e-full"), "{e}");
+        let e = LofiConfig::parse("ts").unwrap_err().to_string();
+        assert!(e.contains("--lofi") && e.contains("c-short") && e.contains("c-long"), "{e}");
+        assert_eq!(LofiConfig::parse("c-long").unwrap(), LofiConfig::CLong);
     }
 }

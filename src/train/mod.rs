@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod extract;
 pub mod infer;
+pub mod lofi;
 pub mod metrics;
 pub mod model;
 pub mod observer;

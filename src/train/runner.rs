@@ -144,7 +144,7 @@ pub fn run(
             samples_per_s: m.samples as f64 / m.seconds.max(1e-9),
             frames_per_s: m.frames as f64 / m.seconds.max(1e-9),
             peak_bytes: m.peak_bytes,
-            fidelity: spec.encoder.as_ref().map(|_| fidelity_name(&spec.fidelity)),
+            fidelity: batch.fidelity.as_ref().map(fidelity_name),
         };
         summary.last_losses = losses;
         if step % opts.log_every == 0 || step + 1 == opts.total_steps {

@@ -146,7 +146,8 @@ impl StepSpec {
             }),
         };
         let snippets = if matches!(self.head, HeadSpec::Classifier { .. }) { 1 } else { l };
-        Ok(StepBatch { input, targets, samples: b, snippets })
+        let fidelity = self.encoder.as_ref().map(|_| self.fidelity);
+        Ok(StepBatch { input, targets, samples: b, snippets, fidelity })
     }
 
     /// The pool peak of two steps of this spec on the Meta device (the second step is the steady

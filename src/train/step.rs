@@ -40,6 +40,8 @@ pub struct StepBatch {
     pub samples: usize,
     /// Snippets per sample (1 for a clip).
     pub snippets: usize,
+    /// The fidelity the frames were sampled at (`None` for features).
+    pub fidelity: Option<crate::fidelity::Fidelity>,
 }
 
 /// Where a step sits in its run.

@@ -94,6 +94,7 @@ fn clip_batch(
         targets: StepTargets::Classes(classes),
         samples: members.len(),
         snippets: 1,
+        fidelity: Some(f),
     })
 }
 

@@ -167,6 +167,7 @@ pub fn feature_batch(members: &[&HeadSample], c: usize, l: usize) -> Result<Step
         targets: StepTargets::Tal(TalTargets { gtad, snippet_classes }),
         samples: b,
         snippets: l,
+        fidelity: None,
     })
 }
 

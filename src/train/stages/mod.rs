@@ -12,6 +12,8 @@
 //! same training configuration, so nothing already written is lost by mistake.
 
 pub mod acp;
+pub mod acp_plus;
+pub mod e2e;
 pub mod head;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +40,8 @@ pub struct StageInputs {
     pub features: Option<PathBuf>,
     /// Initial encoder weights.
     pub encoder: Option<PathBuf>,
+    /// Initial head weights (the end-to-end stages).
+    pub head: Option<PathBuf>,
     pub resume: bool,
     pub device: Device,
     /// Pool budget the run must fit.

@@ -184,13 +184,33 @@ impl Gtad {
         };
         let (start, idx2) = boundary(&self.regu_s)?;
         let (end, idx3) = boundary(&self.regu_e)?;
-        let (mut h, idx4) = self.sgalign.forward(&g)?;
+        let (h, idx4) = self.localization_input(&g)?;
+        let mut h = h;
         let last = self.localization.len() - 1;
-        for (i, conv) in self.localization.iter().enumerate() {
+        for (i, conv) in self.localization.iter().enumerate().skip(1) {
             h = conv.forward(&h)?;
             h = if i < last { relu(&h)? } else { sigmoid(&h)? };
         }
         Ok(GtadOutput { confidence_map: h, start, end, base, knn_idx: vec![idx0, idx1, idx2, idx3, idx4] })
+    }
+}
+
+impl Gtad {
+    /// SGAlign and the first localization conv (with its ReLU), (B, h3, D, L). The 1×1 conv is a
+    /// product with the SGAlign rows before the result moves into the map layout: the same
+    /// numbers as the conv on the map, without reordering the widest tensor of the head
+    /// (C·36 channels at the official widths) forward and backward.
+    fn localization_input(&self, g: &Var) -> Result<(Var, Tensor)> {
+        let [b, _, l] = g.tensor().shape().dims_n::<3>("gtad")?;
+        let (rows, idx) = self.sgalign.forward_rows(g)?;
+        let first = &self.localization[0];
+        let w = first.weight.var();
+        let [o, k, _, _] = w.tensor().shape().dims_n::<4>("localization.0")?;
+        let bias = first.bias.as_ref().map(|p| p.var());
+        let y = relu(&crate::ops::matmul::linear(&rows, &shape::reshape(&w, [o, k])?, bias.as_ref())?)?;
+        // (B·L_s·D, h3) → (B, L_s, D, h3) → (B, h3, D, L_s)
+        let y = shape::permute(&shape::reshape(&y, [b, l, l, o])?, &[0, 3, 2, 1])?;
+        Ok((y, idx))
     }
 }
 

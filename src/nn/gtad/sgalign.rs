@@ -54,12 +54,22 @@ impl SgAlign {
     /// The map (B, C·(inner + context), L, L) of g [B, C, L]; also the context kNN indices.
     pub fn forward(&self, g: &Var) -> Result<(Var, Tensor)> {
         let [b, c, l] = g.tensor().shape().dims_n::<3>("sgalign")?;
+        let (rows, idx) = self.forward_rows(g)?;
+        // (B·L·D, C·bins) → (B, L_s, D, C·bins) → (B, C·bins, D, L_s)
+        let feat = shape::reshape(&rows, [b, l, l, self.out_channels(c)])?;
+        Ok((shape::permute(&feat, &[0, 3, 2, 1])?, idx))
+    }
+
+    /// The same features as rows (B·L·D, C·(inner + context)), one per anchor in the anchor
+    /// table's order (b, then s, then d): the layout a 1×1 conv over the map multiplies directly,
+    /// without first moving the whole map into channel-major order.
+    pub fn forward_rows(&self, g: &Var) -> Result<(Var, Tensor)> {
+        let [b, c, l] = g.tensor().shape().dims_n::<3>("sgalign")?;
         if self.inner_bins == 0 || self.context_bins == 0 {
             return Err(Error::Config { flag: "sgalign".into(), msg: format!("bins must be positive: {self:?}") });
         }
         let rois = anchor_tensor(b, l, g.tensor())?;
         let idx = graph::knn(g.tensor(), self.k)?;
-        let bins = self.inner_bins + self.context_bins;
         // Scoped so the two aligned features are freed once concatenated: at L = 100 each full-size
         // intermediate here is ~350 MiB per sample (docs/memory.md).
         let feat = {
@@ -68,9 +78,7 @@ impl SgAlign {
             let context = align::align1d(&ctx, &rois, self.context_bins)?;
             shape::concat(&[&inner, &context], 2)?
         };
-        // (B·L·D, C, bins) → (B, L_s, D, C·bins) → (B, C·bins, D, L_s)
-        let feat = shape::reshape(&feat, [b, l, l, c * bins])?;
-        Ok((shape::permute(&feat, &[0, 3, 2, 1])?, idx))
+        Ok((shape::reshape(&feat, [b * l * l, self.out_channels(c)])?, idx))
     }
 }
 

@@ -307,3 +307,55 @@ fn a_budget_too_small_for_one_step_is_refused_before_training() {
     let e = fails(&["train", "--stage", "acp", "--data", p(&data), "--out", p(&run), "--memory-budget=-1"]);
     assert!(e.contains("--memory-budget"), "{e}");
 }
+
+#[test]
+fn lofi_configurations_and_fidelities_the_encoder_cannot_take_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dataset(dir.path(), "2", "240");
+    let acp = dir.path().join("acp");
+    ok(&["train", "--stage", "acp", "--data", p(&data), "--out", p(&acp), "--steps", "2", "--batch", "16", "--quiet"]);
+    let features = dir.path().join("features");
+    ok(&[
+        "extract",
+        "--encoder",
+        p(&acp.join("final.safetensors")),
+        "--data",
+        p(&data),
+        "--out",
+        p(&features),
+        "--quiet",
+    ]);
+    let head = dir.path().join("head");
+    ok(&[
+        "train",
+        "--stage",
+        "head",
+        "--data",
+        p(&data),
+        "--features",
+        p(&features),
+        "--out",
+        p(&head),
+        "--steps",
+        "2",
+        "--batch",
+        "2",
+        "--quiet",
+    ]);
+    let (enc, hd) = (acp.join("final.safetensors"), head.join("final.safetensors"));
+    let run = dir.path().join("lofi");
+    let base =
+        ["train", "--stage", "lofi", "--data", p(&data), "--encoder", p(&enc), "--head", p(&hd), "--out", p(&run)];
+    let e = fails(&[&base[..], &["--lofi", "ts"]].concat());
+    assert!(e.contains("--lofi") && e.contains("c-short") && e.contains("c-long"), "{e}");
+    let e = fails(&[&base[..], &["--lofi", "t", "--fidelity", "16x8"]].concat());
+    assert!(e.contains("16x8") && e.contains("16×16"), "{e}");
+    let e = fails(&["train", "--stage", "lofi", "--data", p(&data), "--out", p(&run), "--head", p(&hd)]);
+    assert!(e.contains("--encoder"), "{e}");
+    // A short T-LoFi run works and logs its fidelity on every step.
+    let said = ok(&[&base[..], &["--lofi", "t", "--epochs", "1", "--batch", "2", "--quiet"]].concat());
+    assert!(said.contains("16x32"), "{said}");
+    let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert!(text.lines().all(|l| l.contains("\"fidelity\":\"16x32\"")), "{text}");
+    assert!(run.join("head.safetensors").is_file() && run.join("final.safetensors").is_file());
+}

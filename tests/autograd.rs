@@ -28,7 +28,9 @@ fn tiny_step(recompute_chunks: bool) -> StepResult {
     let up: Vec<f32> = (0..4 * cfg.feature_dim()).map(|_| r.normal() as f32).collect();
     let up = Tensor::from_vec(up, [4, cfg.feature_dim()], &dev).unwrap();
     dev.pool().reset_peak();
-    let y = model.forward_chunked(&x, 1, recompute_chunks).unwrap();
+    let y = model
+        .forward_chunked(&x, 1, if recompute_chunks { lofi::nn::Recompute::Chunk } else { lofi::nn::Recompute::None })
+        .unwrap();
     let grads = y.backward_with(up).unwrap();
     let peak = dev.pool().peak();
     let params = model.params();

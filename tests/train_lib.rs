@@ -22,7 +22,7 @@ fn head_spec(batch: usize, l: usize) -> StepSpec {
         fidelity: Fidelity::new(l, 32, 32),
         batch,
         snippets_per_call: 16,
-        recompute: false,
+        recompute: lofi::nn::Recompute::None,
         precision: Precision::Fp32,
         optim: OptimConfig::default(),
     }
@@ -35,7 +35,7 @@ fn acp_spec() -> StepSpec {
         fidelity: Fidelity::new(1, 32, 32),
         batch: 4,
         snippets_per_call: 8,
-        recompute: false,
+        recompute: lofi::nn::Recompute::None,
         precision: Precision::Fp32,
         optim: OptimConfig { kind: OptimKind::Sgd, lr: 0.1, encoder_lr: Some(0.01), ..OptimConfig::default() },
     }
@@ -49,7 +49,7 @@ fn ctx<'a>(device: &'a Device, step: u64) -> StepContext<'a> {
         lr_factor: 1.0,
         snippet_weight: 0.5,
         snippets_per_call: 8,
-        recompute: false,
+        recompute: lofi::nn::Recompute::None,
         device,
     }
 }
@@ -202,4 +202,73 @@ fn the_dry_run_predicts_the_cpu_pool_peak_byte_for_byte() {
         assert_eq!(predicted, measured, "{:?}", spec.head);
         assert!(predicted > 0);
     }
+}
+
+fn e2e_spec(recompute: lofi::nn::Recompute, k: usize) -> StepSpec {
+    StepSpec {
+        encoder: Some("synthetic-tiny".into()),
+        head: HeadSpec::Tal { preset: "gtad-synthetic".into(), in_channels: 64, classes: vec!["a".into(), "b".into()] },
+        fidelity: Fidelity::new(6, 16, 16),
+        batch: 2,
+        snippets_per_call: k,
+        recompute,
+        precision: Precision::Fp32,
+        optim: OptimConfig::default(),
+    }
+}
+
+/// Recompute changes what is kept, never what is computed: for a fixed number of snippets per
+/// encoder call, two steps with no recompute, chunk recompute and stage recompute leave every
+/// parameter and BN statistic bitwise equal, the dry run predicts each peak exactly, and with
+/// several calls per step recompute lowers the peak. (With one call for the whole batch at this
+/// tiny size the head's map dominates the peak, and recompute only adds its saved input.)
+#[test]
+fn recompute_policies_give_bitwise_the_same_steps() {
+    use lofi::nn::Recompute;
+    let dev = Device::cpu();
+    for k in [3, 12] {
+        let mut results = Vec::new();
+        for policy in [Recompute::None, Recompute::Chunk, Recompute::Stage] {
+            let spec = e2e_spec(policy, k);
+            let pool = Device::cpu_with_budget(usize::MAX);
+            let model = spec.build_model(&pool, &Seeds::new(4)).unwrap();
+            let mut opt = spec.build_optimizer(&model).unwrap();
+            let mut batch = spec.placeholder_batch(&dev).unwrap();
+            if let lofi::train::step::StepInput::Frames(f) = &batch.input {
+                let frames: Vec<u8> = (0..f.numel()).map(|i| ((i * 37 + 11) % 251) as u8).collect();
+                batch.input = lofi::train::step::StepInput::Frames(
+                    lofi::Tensor::from_vec(frames, f.dims().to_vec(), &dev).unwrap(),
+                );
+            }
+            let mut peak = 0;
+            for step in 0..2 {
+                let mut c = ctx(&pool, step);
+                c.snippets_per_call = k;
+                c.recompute = policy;
+                peak = peak.max(train_step(&model, &mut opt, &batch, &c).unwrap().peak_bytes);
+            }
+            let predicted = spec.dry_run_peak().unwrap();
+            assert_eq!(predicted, peak, "{policy:?} k {k}: the dry run predicts the peak");
+            results.push((values(&model.params()), peak));
+        }
+        assert!(results[0].0 == results[1].0, "k {k}: chunk recompute changed the step");
+        assert!(results[0].0 == results[2].0, "k {k}: stage recompute changed the step");
+        if k == 3 {
+            // Several calls per step: only one call's activations are alive at a time.
+            let peaks: Vec<usize> = results.iter().map(|r| r.1).collect();
+            assert!(peaks[1] < peaks[0] && peaks[2] < peaks[0], "k {k}: peaks {peaks:?}");
+        }
+    }
+    // A different number of snippets per call is a (slightly) different computation.
+    let step_at = |k: usize| {
+        let spec = e2e_spec(Recompute::None, k);
+        let model = spec.build_model(&dev, &Seeds::new(4)).unwrap();
+        let mut opt = spec.build_optimizer(&model).unwrap();
+        let batch = spec.placeholder_batch(&dev).unwrap();
+        let mut c = ctx(&dev, 0);
+        c.snippets_per_call = k;
+        train_step(&model, &mut opt, &batch, &c).unwrap();
+        values(&model.params())
+    };
+    assert!(step_at(3) != step_at(12));
 }

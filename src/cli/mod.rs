@@ -41,7 +41,7 @@ enum Command {
     /// The whole LoFi-E2E procedure with its baselines, per seed, and the report (default: synthetic benchmark)
     Pipeline(pipeline::Args),
     /// Train one stage: acp, head, lofi, e2e-full or acp-plus
-    Train(train::Args),
+    Train(Box<train::Args>),
     /// Frozen-encoder snippet features of every video (.npy per video + index.json)
     Extract(extract::Args),
     /// ActivityNet detections of a trained head on snippet features

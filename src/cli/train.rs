@@ -77,6 +77,12 @@ pub struct Args {
     /// Pool budget (e.g. 32GiB); a step that cannot fit is refused before training starts
     #[arg(long)]
     memory_budget: Option<String>,
+    /// Recompute in backward: auto (the cheapest that fits --memory-budget), none, chunk, stage
+    #[arg(long)]
+    recompute: Option<String>,
+    /// Snippets per encoder call (train-mode BN normalises per call)
+    #[arg(long)]
+    snippets_per_call: Option<usize>,
     /// No progress output
     #[arg(long)]
     quiet: bool,
@@ -105,6 +111,12 @@ pub fn resolve(args: &Args, stage: Stage) -> anyhow::Result<TrainConfig> {
     }
     if let Some(s) = args.seed {
         cfg.seed = s;
+    }
+    if let Some(r) = &args.recompute {
+        cfg.model.recompute = lofi::train::budget::RecomputeSetting::parse(r, "--recompute")?;
+    }
+    if let Some(k) = args.snippets_per_call {
+        cfg.model.snippets_per_call = k;
     }
     if let Some(c) = &args.lofi {
         cfg.lofi.config = LofiConfig::parse(c)?;

@@ -12,4 +12,4 @@ pub use builder::{Builder, Init};
 pub use classifier::Classifier;
 pub use layers::{BatchNorm2d, Conv1d, Conv2d, Linear, Module};
 pub use param::{Param, ParamKind};
-pub use resnet_tsm::{BlockKind, ResNetTsm, ResNetTsmConfig, ResidualBlock, Stem};
+pub use resnet_tsm::{BlockKind, Recompute, ResNetTsm, ResNetTsmConfig, ResidualBlock, Stem};

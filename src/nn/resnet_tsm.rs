@@ -201,6 +201,18 @@ impl ResidualBlock {
     }
 }
 
+/// Which activations of an encoder call are rebuilt in backward instead of kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Recompute {
+    /// Keep every activation.
+    None,
+    /// Each encoder call is one recompute segment: only its input is kept.
+    Chunk,
+    /// Each residual stage is a segment: the stages' inputs are kept.
+    Stage,
+}
+
 /// The encoder. Cloning shares the parameters (cheap), which recompute segments rely on.
 #[derive(Clone)]
 pub struct ResNetTsm {
@@ -286,30 +298,63 @@ impl ResNetTsm {
         shape::mean_axis(&shape::reshape(&f, [nt / t, t, c])?, 1)
     }
 
-    /// `forward` over chunks of `chunk` snippets. With `recompute`, each chunk is a recompute
-    /// segment: only one chunk's activations are alive at a time, and each chunk runs again in
-    /// backward. Exact, since shifts stay inside a snippet — but BN in train mode then normalises
-    /// with per-chunk statistics, as OpenTAD's snippet-chunk checkpointing does.
-    pub fn forward_chunked(&self, x: &Var, chunk: usize, recompute_chunks: bool) -> Result<Var> {
+    /// `forward` over chunks of `chunk` snippets (an encoder *call* per chunk: BN in train mode
+    /// normalises with per-call statistics, as OpenTAD's snippet-chunk checkpointing does), with
+    /// activations kept or rebuilt as `policy` says (`Recompute`). Recompute is exact: shifts stay
+    /// inside a snippet, so a chunk or a stage re-run in backward gives the same values.
+    pub fn forward_chunked(&self, x: &Var, chunk: usize, policy: Recompute) -> Result<Var> {
         let t = self.cfg.frames;
         let frames = x.dims().first().copied().unwrap_or(0);
         let snippets = frames / t.max(1);
         if chunk == 0 {
             return Err(Error::Config { flag: "chunk".into(), msg: "snippets per chunk must be positive".into() });
         }
+        let call = |piece: Var| -> Result<Var> {
+            match policy {
+                Recompute::None => self.forward(&piece),
+                Recompute::Chunk => {
+                    let me = self.clone();
+                    recompute(&[piece], move |xs| me.forward(&xs[0]))
+                }
+                Recompute::Stage => self.forward_stages_recomputed(&piece),
+            }
+        };
+        if snippets <= chunk {
+            return call(x.clone());
+        }
         let mut parts = Vec::new();
         for start in (0..snippets).step_by(chunk) {
             let len = chunk.min(snippets - start);
-            let piece = shape::slice(x, 0, start * t, len * t)?;
-            parts.push(if recompute_chunks {
-                let me = self.clone();
-                recompute(&[piece], move |xs| me.forward(&xs[0]))?
-            } else {
-                self.forward(&piece)?
-            });
+            parts.push(call(shape::slice(x, 0, start * t, len * t)?)?);
         }
         let refs: Vec<&Var> = parts.iter().collect();
         shape::concat(&refs, 0)
+    }
+
+    /// `forward` with each residual stage a recompute segment: only the stages' inputs stay alive
+    /// between forward and backward.
+    fn forward_stages_recomputed(&self, x: &Var) -> Result<Var> {
+        let mut h = elementwise::relu(&self.bn1.forward(&self.conv1.forward(x)?)?)?;
+        if self.cfg.stem == Stem::Imagenet {
+            h = pool::maxpool2d(&h, 3, 2, 1)?;
+        }
+        for stage in &self.stages {
+            let blocks = stage.clone();
+            h = recompute(&[h], move |xs| {
+                let mut y = xs[0].clone();
+                for block in &blocks {
+                    y = block.forward(&y)?;
+                }
+                Ok(y)
+            })?;
+        }
+        let f = pool::global_avg_pool(&h)?;
+        let (nt, c) = (f.dims()[0], f.dims()[1]);
+        let t = self.cfg.frames;
+        if nt % t != 0 {
+            return Err(Error::shape("resnet_tsm", format!("{nt} frames is not a multiple of T = {t}")));
+        }
+        shape::mean_axis(&shape::reshape(&f, [nt / t, t, c])?, 1)
     }
 
     /// Normalises u8 frames [N·T, H, W, 3] with the preset's statistics into (N·T, 3, H, W).

@@ -12,6 +12,7 @@
 
 use std::path::Path;
 
+use crate::train::budget::RecomputeSetting;
 use crate::train::optimizer::OptimConfig;
 use crate::train::schedule::{Milestone, Schedule};
 use crate::train::spec::Precision;
@@ -68,8 +69,9 @@ pub struct ModelSection {
     pub head: String,
     /// Snippets per encoder call.
     pub snippets_per_call: usize,
-    /// Each encoder call as a recompute segment.
-    pub recompute: bool,
+    /// Recompute in backward: `auto` (the cheapest that fits `--memory-budget`; none without
+    /// one), `none`, `chunk` (each encoder call) or `stage` (each residual stage).
+    pub recompute: RecomputeSetting,
     pub precision: Precision,
 }
 
@@ -79,7 +81,7 @@ impl Default for ModelSection {
             encoder: "synthetic-tiny".into(),
             head: "gtad-synthetic".into(),
             snippets_per_call: 64,
-            recompute: false,
+            recompute: RecomputeSetting::Auto,
             precision: Precision::Fp32,
         }
     }

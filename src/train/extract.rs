@@ -110,7 +110,7 @@ pub fn extract(opts: &ExtractOptions, progress: &mut dyn FnMut(usize, usize)) ->
         )?;
         let values = no_grad(|| -> Result<Vec<f32>> {
             let x = encoder.prepare_frames(&frames.to_device(&opts.device)?, DType::F32)?;
-            encoder.forward_chunked(&x, opts.snippets_per_call, false)?.tensor().to_vec::<f32>()
+            encoder.forward_chunked(&x, opts.snippets_per_call, crate::nn::Recompute::None)?.tensor().to_vec::<f32>()
         })?;
         for (i, v) in batch.videos.iter().enumerate() {
             let subset = &dataset.videos()[v.index].subset;

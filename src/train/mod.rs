@@ -10,6 +10,7 @@
 //! - `stages/` — `acp` and `head`; `extract.rs`, `infer.rs` — features in, detections out;
 //! - `presets.rs` — encoder and head presets, fidelities.
 
+pub mod budget;
 pub mod checkpoint;
 pub mod config;
 pub mod extract;

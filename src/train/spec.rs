@@ -6,7 +6,7 @@
 
 use crate::fidelity::Fidelity;
 use crate::loss::GtadTargets;
-use crate::nn::{Classifier, ResNetTsm};
+use crate::nn::{Classifier, Recompute, ResNetTsm};
 use crate::rng::Seeds;
 use crate::tensor::{DType, Device, Tensor};
 use crate::train::model::{builder, Head, Model, TalHead, TalTargets};
@@ -43,8 +43,8 @@ pub struct StepSpec {
     pub batch: usize,
     /// Snippets per encoder call (a chunk); the encoder's train-mode BN normalises per call.
     pub snippets_per_call: usize,
-    /// Run each encoder call as a recompute segment (activations rebuilt in backward).
-    pub recompute: bool,
+    /// Which activations of an encoder call are rebuilt in backward instead of kept.
+    pub recompute: Recompute,
     pub precision: Precision,
     pub optim: OptimConfig,
 }

@@ -54,9 +54,9 @@ pub struct StepContext<'a> {
     pub lr_factor: f64,
     /// Weight of the snippet-class term of the TAL loss.
     pub snippet_weight: f64,
-    /// Snippets per encoder call, and whether each call is a recompute segment.
+    /// Snippets per encoder call, and which activations are rebuilt in backward.
     pub snippets_per_call: usize,
-    pub recompute: bool,
+    pub recompute: crate::nn::Recompute,
     pub device: &'a Device,
 }
 

@@ -21,7 +21,7 @@ use crate::train::observer::Observer;
 use crate::train::presets;
 use crate::train::runner::{self, BatchSource, RunOptions, RunSummary};
 use crate::train::spec::{HeadSpec, StepSpec};
-use crate::train::stages::{prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
+use crate::train::stages::{choose_execution, prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
 use crate::train::step::{StepBatch, StepInput, StepTargets};
 use crate::{Error, Result};
 
@@ -100,6 +100,8 @@ fn clip_batch(
 
 /// Runs the stage.
 pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer) -> Result<AcpReport> {
+    let mut cfg = cfg.clone();
+    let cfg = &mut cfg;
     let clips_dir = match &inputs.clips {
         Some(d) => d.clone(),
         None => inputs.data_dir()?.join("clips"),
@@ -122,11 +124,15 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         fidelity: sampler.fidelity,
         batch: cfg.data.batch,
         snippets_per_call: cfg.model.snippets_per_call,
-        recompute: cfg.model.recompute,
+        recompute: crate::nn::Recompute::None,
         precision: cfg.model.precision,
         optim: cfg.optim.clone(),
     };
     spec.validate()?;
+    let mut specs = [spec];
+    let predicted = choose_execution(cfg, &mut specs, inputs.memory_budget, &inputs.device)?;
+    let [spec] = specs;
+    let predicted_peak = inputs.memory_budget.and(predicted.first().copied());
     let seeds = Seeds::new(cfg.seed);
     let model = spec.build_model(&inputs.device, &seeds)?;
     if let (Some(path), Some(encoder)) = (&inputs.encoder, &model.encoder) {
@@ -135,8 +141,6 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
             dst.set(src.value())?;
         }
     }
-    let predicted_peak =
-        inputs.memory_budget.map(|b| runner::check_budget(&spec, cfg.stage.name(), &inputs.device, b)).transpose()?;
     prepare_run_dir(&inputs.out, cfg, inputs.resume)?;
     let mut source = ClipBatches {
         set: set.clone(),

@@ -22,7 +22,7 @@ use crate::train::presets;
 use crate::train::runner::{self, BatchSource, RunOptions, RunSummary};
 use crate::train::spec::{HeadSpec, StepSpec};
 use crate::train::stages::head::load_annotations;
-use crate::train::stages::{prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
+use crate::train::stages::{choose_execution, prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
 use crate::train::step::{StepBatch, StepInput, StepTargets};
 use crate::{Error, Result};
 
@@ -119,6 +119,8 @@ impl BatchSource for SegmentBatches {
 }
 
 pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer) -> Result<AcpPlusReport> {
+    let mut cfg = cfg.clone();
+    let cfg = &mut cfg;
     let encoder_file = inputs.encoder.as_deref().ok_or_else(|| Error::Config {
         flag: "--encoder".into(),
         msg: "the acp-plus stage starts from the ACP encoder (--encoder FILE)".into(),
@@ -154,13 +156,15 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         fidelity: sampler.fidelity,
         batch: cfg.data.batch,
         snippets_per_call: cfg.model.snippets_per_call,
-        recompute: cfg.model.recompute,
+        recompute: crate::nn::Recompute::None,
         precision: cfg.model.precision,
         optim: cfg.optim.clone(),
     };
     spec.validate()?;
-    let predicted_peak =
-        inputs.memory_budget.map(|b| runner::check_budget(&spec, cfg.stage.name(), &inputs.device, b)).transpose()?;
+    let mut specs = [spec];
+    let predicted = choose_execution(cfg, &mut specs, inputs.memory_budget, &inputs.device)?;
+    let [spec] = specs;
+    let predicted_peak = inputs.memory_budget.and(predicted.first().copied());
     let seeds = Seeds::new(cfg.seed);
     let model = spec.build_model(&inputs.device, &seeds)?;
     let (Some(encoder), Head::Classifier(classifier)) = (&model.encoder, &model.head) else {

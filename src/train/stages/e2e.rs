@@ -28,7 +28,7 @@ use crate::train::presets::{self, fidelity_name};
 use crate::train::runner::{self, BatchSource, RunOptions, RunSummary};
 use crate::train::spec::{HeadSpec, StepSpec};
 use crate::train::stages::head::{load_annotations, snippet_classes};
-use crate::train::stages::{prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
+use crate::train::stages::{choose_execution, prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
 use crate::train::step::{StepBatch, StepInput, StepTargets};
 use crate::{Error, Result};
 
@@ -146,6 +146,8 @@ fn copy_by_name(dst: &[Param], src: &[Param], what: &str) -> Result<()> {
 
 /// Runs `lofi` or `e2e-full`.
 pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer) -> Result<E2eReport> {
+    let mut cfg = cfg.clone();
+    let cfg = &mut cfg;
     let need = |flag: &str, what: &str| Error::Config {
         flag: flag.into(),
         msg: format!("the {} stage starts from {what}", cfg.stage.name()),
@@ -179,21 +181,18 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         fidelity,
         batch: cfg.data.batch,
         snippets_per_call: cfg.model.snippets_per_call,
-        recompute: cfg.model.recompute,
+        recompute: crate::nn::Recompute::None,
         precision: cfg.model.precision,
         optim: cfg.optim.clone(),
     };
     let fidelities = plan.fidelities();
-    let specs: Vec<StepSpec> = fidelities.iter().map(|f| spec_at(*f)).collect();
+    let mut specs: Vec<StepSpec> = fidelities.iter().map(|f| spec_at(*f)).collect();
     for s in &specs {
         s.validate()?;
     }
-    let mut predicted = Vec::with_capacity(specs.len());
-    for s in &specs {
-        predicted.push(match inputs.memory_budget {
-            Some(b) => runner::check_budget(s, cfg.stage.name(), &inputs.device, b)?,
-            None => s.dry_run_peak()?,
-        });
+    let mut predicted = choose_execution(cfg, &mut specs, inputs.memory_budget, &inputs.device)?;
+    if inputs.memory_budget.is_none() {
+        predicted = specs.iter().map(StepSpec::dry_run_peak).collect::<Result<_>>()?;
     }
     let spec = &specs[0];
     let seeds = Seeds::new(cfg.seed);

@@ -187,7 +187,7 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         fidelity: Fidelity::new(l, store.index.fidelity.height, store.index.fidelity.width),
         batch: cfg.data.batch,
         snippets_per_call: cfg.model.snippets_per_call,
-        recompute: false,
+        recompute: crate::nn::Recompute::None,
         precision: cfg.model.precision,
         optim: cfg.optim.clone(),
     };

@@ -22,6 +22,7 @@ use crate::data::atomic::write_json;
 use crate::tensor::Device;
 use crate::train::config::TrainConfig;
 use crate::train::metrics::METRICS_FILE;
+use crate::train::spec::StepSpec;
 use crate::{Error, Result};
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -93,6 +94,45 @@ pub fn prepare_run_dir(out: &Path, cfg: &TrainConfig, resume: bool) -> Result<()
 /// Writes `summary.json`.
 pub fn write_summary(out: &Path, summary: &serde_json::Value) -> Result<()> {
     write_json(&out.join(SUMMARY_FILE), summary)
+}
+
+/// Chooses how the encoder calls of `specs` run (`model.recompute` and `--memory-budget`,
+/// `budget::resolve`), one choice for all of them — the most frugal any needs — and writes it
+/// into the specs and, when a budget decided it, into `cfg` (so `config.toml` records it).
+/// Returns each spec's predicted peak (the dry run; 0 without a budget).
+pub fn choose_execution(
+    cfg: &mut TrainConfig,
+    specs: &mut [StepSpec],
+    budget: Option<usize>,
+    device: &Device,
+) -> Result<Vec<usize>> {
+    let mut chosen: Option<crate::train::budget::Fit> = None;
+    for s in specs.iter() {
+        let fit = crate::train::budget::resolve(s, cfg.model.recompute, budget, cfg.stage.name(), device)?;
+        let frugal = |f: &crate::train::budget::Fit| {
+            (std::cmp::Reverse(f.snippets_per_call), f.recompute != crate::nn::Recompute::None)
+        };
+        if chosen.as_ref().is_none_or(|c| frugal(&fit) > frugal(c)) {
+            chosen = Some(fit);
+        }
+    }
+    let Some(fit) = chosen else { return Ok(Vec::new()) };
+    for s in specs.iter_mut() {
+        s.recompute = fit.recompute;
+        s.snippets_per_call = fit.snippets_per_call;
+    }
+    if budget.is_some() && cfg.model.recompute == crate::train::budget::RecomputeSetting::Auto {
+        cfg.model.recompute = match fit.recompute {
+            crate::nn::Recompute::None => crate::train::budget::RecomputeSetting::None,
+            crate::nn::Recompute::Chunk => crate::train::budget::RecomputeSetting::Chunk,
+            crate::nn::Recompute::Stage => crate::train::budget::RecomputeSetting::Stage,
+        };
+        cfg.model.snippets_per_call = fit.snippets_per_call;
+    }
+    match budget {
+        Some(_) => specs.iter().map(|s| s.dry_run_peak()).collect(),
+        None => Ok(vec![0; specs.len()]),
+    }
 }
 
 /// Total optimizer steps of a config: `data.steps`, else epochs × steps per epoch.

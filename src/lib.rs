@@ -14,6 +14,7 @@ pub mod nn;
 pub mod normalization;
 pub mod ops;
 pub mod pipeline;
+pub mod plan;
 pub mod post;
 pub mod rng;
 pub mod tensor;

@@ -9,6 +9,7 @@ mod infer;
 mod info;
 mod model_info;
 mod pipeline;
+mod plan;
 pub mod prepare;
 mod progress;
 mod selftest;
@@ -40,6 +41,8 @@ enum Command {
     Prepare(prepare::Args),
     /// The whole LoFi-E2E procedure with its baselines, per seed, and the report (default: synthetic benchmark)
     Pipeline(pipeline::Args),
+    /// Which fidelity, batch, snippets per call and recompute fit a memory budget, and how fast
+    Plan(plan::Args),
     /// Train one stage: acp, head, lofi, e2e-full or acp-plus
     Train(Box<train::Args>),
     /// Frozen-encoder snippet features of every video (.npy per video + index.json)
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prepare(a) => prepare::run(a).map(|()| ExitCode::SUCCESS),
         Command::Eval(a) => eval::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Pipeline(a) => pipeline::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Plan(a) => plan::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Train(a) => train::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Extract(a) => extract::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Infer(a) => infer::run(&a).map(|()| ExitCode::SUCCESS),

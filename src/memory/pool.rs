@@ -28,6 +28,10 @@ pub struct PoolStats {
     pub budget: usize,
     /// Number of live reservations.
     pub live: usize,
+    /// Every byte ever reserved, and how many reservations: the traffic a step generates, for the
+    /// step-time model (each allocation is a kernel output or workspace that is written once).
+    pub total_reserved: u64,
+    pub reservations: u64,
 }
 
 #[derive(Debug)]
@@ -38,7 +42,10 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(label: impl Into<String>, budget: usize) -> Arc<Pool> {
-        Arc::new(Pool { label: label.into(), state: Mutex::new(PoolStats { in_use: 0, peak: 0, budget, live: 0 }) })
+        Arc::new(Pool {
+            label: label.into(),
+            state: Mutex::new(PoolStats { in_use: 0, peak: 0, budget, live: 0, total_reserved: 0, reservations: 0 }),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PoolStats> {
@@ -61,6 +68,8 @@ impl Pool {
         }
         s.in_use += accounted;
         s.live += 1;
+        s.total_reserved += accounted as u64;
+        s.reservations += 1;
         s.peak = s.peak.max(s.in_use);
         Ok(Reservation { pool: Arc::clone(self), bytes: accounted })
     }

@@ -50,6 +50,11 @@ impl Builder {
 
     fn make(&self, name: &str, shape: &[usize], init: Init, kind: ParamKind) -> Result<Param> {
         let full = self.full(name);
+        if self.device.is_meta() {
+            // Meta holds no values: skip drawing them (a planner builds models of millions of
+            // parameters many times over).
+            return Ok(Param::new(full, Tensor::zeros(shape.to_vec(), self.dtype, &self.device)?, kind));
+        }
         let n: usize = shape.iter().product();
         let mut rng = self.rng.named_child(&full);
         let values: Vec<f64> = match init {

@@ -5,6 +5,7 @@
 
 pub mod align;
 pub mod conv;
+pub mod cost;
 pub mod elementwise;
 pub mod graph;
 pub mod loss;

@@ -14,7 +14,7 @@ mod storage;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use cpu_view::{float_dtype, CpuMut, CpuRef, Float};
-pub use device::{Device, DeviceKind};
+pub use device::{Device, DeviceKind, CUDA_LOAD_HEADROOM};
 pub use dtype::{DType, Element};
 pub use shape::Shape;
 pub use storage::Storage;

@@ -59,6 +59,8 @@ pub struct Fit {
     pub recompute: Recompute,
     pub snippets_per_call: usize,
     pub peak_bytes: usize,
+    /// The dry run of the chosen execution (`None` when nothing was dry-run).
+    pub dry_run: Option<crate::train::spec::DryRun>,
 }
 
 /// The candidates in order of cost: none and chunk at `k`, then chunk at k/2, k/4, …, 1.
@@ -79,11 +81,11 @@ pub fn fit(spec: &StepSpec, budget: usize) -> Result<Fit> {
     let mut smallest = usize::MAX;
     for (recompute, k) in candidates(spec.snippets_per_call.max(1)) {
         let s = StepSpec { recompute, snippets_per_call: k, ..spec.clone() };
-        let peak = s.dry_run_peak()?;
-        if peak <= budget {
-            return Ok(Fit { recompute, snippets_per_call: k, peak_bytes: peak });
+        let dry = s.dry_run()?;
+        if dry.peak_bytes <= budget {
+            return Ok(Fit { recompute, snippets_per_call: k, peak_bytes: dry.peak_bytes, dry_run: Some(dry) });
         }
-        smallest = smallest.min(peak);
+        smallest = smallest.min(dry.peak_bytes);
     }
     Err(Error::OutOfBudget {
         device: format!(
@@ -110,12 +112,17 @@ pub fn resolve(
         (Some(r), Some(b)) => {
             let s = StepSpec { recompute: r, ..spec.clone() };
             let peak = crate::train::runner::check_budget(&s, stage, device, b)?;
-            Ok(Fit { recompute: r, snippets_per_call: spec.snippets_per_call, peak_bytes: peak })
+            Ok(Fit { recompute: r, snippets_per_call: spec.snippets_per_call, peak_bytes: peak, dry_run: None })
         }
-        (Some(r), None) => Ok(Fit { recompute: r, snippets_per_call: spec.snippets_per_call, peak_bytes: 0 }),
-        (None, None) => {
-            Ok(Fit { recompute: Recompute::None, snippets_per_call: spec.snippets_per_call, peak_bytes: 0 })
+        (Some(r), None) => {
+            Ok(Fit { recompute: r, snippets_per_call: spec.snippets_per_call, peak_bytes: 0, dry_run: None })
         }
+        (None, None) => Ok(Fit {
+            recompute: Recompute::None,
+            snippets_per_call: spec.snippets_per_call,
+            peak_bytes: 0,
+            dry_run: None,
+        }),
         (None, Some(b)) => fit(spec, b),
     }
 }

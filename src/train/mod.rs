@@ -10,9 +10,11 @@
 //! - `stages/` — `acp` and `head`; `extract.rs`, `infer.rs` — features in, detections out;
 //! - `presets.rs` — encoder and head presets, fidelities.
 
+pub mod bench;
 pub mod budget;
 pub mod checkpoint;
 pub mod config;
+pub mod cost;
 pub mod extract;
 pub mod infer;
 pub mod lofi;

@@ -23,6 +23,17 @@ pub enum Precision {
     Fp32,
 }
 
+/// What a dry run of a step found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DryRun {
+    /// The pool's high-water mark over two steps.
+    pub peak_bytes: usize,
+    /// Of the second (steady-state) step: GEMM FLOPs, bytes allocated, allocations.
+    pub gemm_flops: u64,
+    pub allocated_bytes: u64,
+    pub allocations: u64,
+}
+
 /// The head a step trains.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HeadSpec {
@@ -153,13 +164,19 @@ impl StepSpec {
     /// The pool peak of two steps of this spec on the Meta device (the second step is the steady
     /// state: optimizer state exists from its start). No arithmetic runs.
     pub fn dry_run_peak(&self) -> Result<usize> {
+        Ok(self.dry_run()?.peak_bytes)
+    }
+
+    /// Two steps on the Meta device: the peak of both, and what the second (steady-state) step
+    /// issued — its GEMM FLOPs, the bytes and number of its allocations (`train::cost`).
+    pub fn dry_run(&self) -> Result<DryRun> {
         self.validate()?;
         let meta = Device::meta(usize::MAX);
         let model = self.build_model(&meta, &Seeds::new(0))?;
         let mut opt = self.build_optimizer(&model)?;
         // The batch's host bytes are outside the device pool in a real run, so here too.
         let batch = self.placeholder_batch(&Device::meta(usize::MAX))?;
-        let mut peak = 0;
+        let mut run = DryRun { peak_bytes: 0, gemm_flops: 0, allocated_bytes: 0, allocations: 0 };
         for step in 0..2 {
             let ctx = StepContext {
                 stage: "dry run",
@@ -171,8 +188,13 @@ impl StepSpec {
                 recompute: self.recompute,
                 device: &meta,
             };
-            peak = peak.max(train_step(&model, &mut opt, &batch, &ctx)?.peak_bytes);
+            let (flops, pool) = (crate::ops::cost::gemm_flops(), meta.pool().stats());
+            run.peak_bytes = run.peak_bytes.max(train_step(&model, &mut opt, &batch, &ctx)?.peak_bytes);
+            let after = meta.pool().stats();
+            run.gemm_flops = crate::ops::cost::gemm_flops() - flops;
+            run.allocated_bytes = after.total_reserved - pool.total_reserved;
+            run.allocations = after.reservations - pool.reservations;
         }
-        Ok(peak)
+        Ok(run)
     }
 }

@@ -1,0 +1,26 @@
+//! The arithmetic a thread's ops ask for, counted as they are issued — also on the Meta device,
+//! where nothing runs — so that a dry run of a step yields its GEMM work for the step-time model
+//! (`train::cost`). Only the products are counted (convolutions and matrix products); every other
+//! kernel is memory-bound and is modelled by the bytes it allocates (`memory::PoolStats`).
+
+use std::cell::Cell;
+
+thread_local! {
+    static GEMM_FLOPS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Adds `flops` multiply-add operations ×2 of a product.
+pub(crate) fn add_gemm(m: usize, n: usize, k: usize) {
+    let f = 2u64.saturating_mul(m as u64).saturating_mul(n as u64).saturating_mul(k as u64);
+    GEMM_FLOPS.with(|c| c.set(c.get().saturating_add(f)));
+}
+
+/// FLOPs of the products issued on this thread so far.
+pub fn gemm_flops() -> u64 {
+    GEMM_FLOPS.with(|c| c.get())
+}
+
+/// A convolution's product: c_out × (c_in/groups · kh · kw) by (n · ho · wo).
+pub(crate) fn add_conv(g: &crate::backend::ConvGeom) {
+    add_gemm(g.c_out, g.n * g.ho * g.wo, g.c_in / g.groups.max(1) * g.kh * g.kw);
+}

@@ -1,0 +1,89 @@
+//! Timing the real training step (`lofi bench step`): the step `train/` runs — built from a
+//! `StepSpec`, on random inputs of the spec's shapes — timed after warm-up steps, median of the
+//! repeats. Reports the step time, frames/s, the GEMM rate it reached and the pool's peak, next to
+//! the dry run's predictions of the same step (memory exactly, time from `train::cost`).
+
+use std::time::Instant;
+
+use crate::rng::{Rng, Seeds};
+use crate::tensor::{Device, Tensor};
+use crate::train::cost::DeviceRates;
+use crate::train::spec::StepSpec;
+use crate::train::step::{train_step, StepContext, StepInput};
+use crate::Result;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepTiming {
+    pub median_s: f64,
+    pub steps_s: Vec<f64>,
+    pub frames_per_step: usize,
+    pub frames_per_s: f64,
+    /// GEMM FLOPs of one step over the median time.
+    pub gemm_gflops_per_s: f64,
+    /// The device pool's high-water mark during the timed steps.
+    pub peak_bytes: usize,
+    pub predicted_peak_bytes: usize,
+    pub predicted_step_s: f64,
+}
+
+/// Runs `warmup` then `repeats` steps of `spec` on `device` and times the latter.
+pub fn time_step(
+    spec: &StepSpec,
+    device: &Device,
+    warmup: usize,
+    repeats: usize,
+    rates: &DeviceRates,
+) -> Result<StepTiming> {
+    let dry = spec.dry_run()?;
+    let model = spec.build_model(device, &Seeds::new(0))?;
+    let mut opt = spec.build_optimizer(&model)?;
+    let mut batch = spec.placeholder_batch(&Device::cpu())?;
+    let mut rng = Rng::seeded(7);
+    batch.input = match &batch.input {
+        StepInput::Frames(f) => {
+            let v: Vec<u8> = (0..f.numel()).map(|_| rng.below(256) as u8).collect();
+            StepInput::Frames(Tensor::from_vec(v, f.dims().to_vec(), &Device::cpu())?)
+        }
+        StepInput::Features(f) => {
+            let v: Vec<f32> = (0..f.numel()).map(|_| rng.normal() as f32).collect();
+            StepInput::Features(Tensor::from_vec(v, f.dims().to_vec(), &Device::cpu())?)
+        }
+    };
+    let mut steps_s = Vec::with_capacity(repeats);
+    let mut peak = 0;
+    for step in 0..(warmup + repeats.max(1)) as u64 {
+        let ctx = StepContext {
+            stage: "bench",
+            step,
+            seeds: Seeds::new(0),
+            lr_factor: 1.0,
+            snippet_weight: 0.5,
+            snippets_per_call: spec.snippets_per_call,
+            recompute: spec.recompute,
+            device,
+        };
+        let started = Instant::now();
+        let m = train_step(&model, &mut opt, &batch, &ctx)?;
+        if let Some(cuda) = device.cuda_device() {
+            cuda.synchronize()?;
+        }
+        if step as usize >= warmup {
+            steps_s.push(started.elapsed().as_secs_f64());
+            peak = peak.max(m.peak_bytes);
+        }
+    }
+    let mut sorted = steps_s.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median_s = sorted[sorted.len() / 2];
+    let frames_per_step = spec.batch * spec.frames_per_sample()?;
+    Ok(StepTiming {
+        median_s,
+        steps_s,
+        frames_per_step,
+        frames_per_s: frames_per_step as f64 / median_s,
+        gemm_gflops_per_s: dry.gemm_flops as f64 / median_s / 1e9,
+        peak_bytes: peak,
+        predicted_peak_bytes: dry.peak_bytes,
+        predicted_step_s: rates.step_seconds(&dry),
+    })
+}

@@ -11,10 +11,13 @@ use lofi::backend::cuda::{libs, selftest, KernelSource};
 use super::{bytes, open_cuda, EXIT_FAILURE, EXIT_SKIPPED};
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
-    /// CUDA device ordinal
-    #[arg(long, default_value_t = 0)]
-    device: usize,
+    #[command(subcommand)]
+    what: Option<What>,
+    /// CUDA device: cuda or cuda:N
+    #[arg(long, default_value = "cuda")]
+    device: String,
     /// Timed repeats per kernel (the median is reported)
     #[arg(long, default_value_t = 50)]
     repeats: usize,
@@ -29,15 +32,32 @@ pub struct Args {
 /// Bytes of the device-to-device copy every bandwidth is compared with.
 const COPY_BYTES: usize = 256 << 20;
 
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Time the real training step (median after warm-up), with the dry run's predictions
+    Step(super::bench_step::StepArgs),
+    /// Measure a device's rates for the step-time model of `lofi plan` (GEMM, bandwidth, kernel)
+    Device(super::bench_step::DeviceArgs),
+}
+
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let Some(dev) = open_cuda("bench", args.device, args.kernels)? else {
+    match &args.what {
+        Some(What::Step(a)) => return super::bench_step::run_step(a).map(|()| ExitCode::SUCCESS),
+        Some(What::Device(a)) => return super::bench_step::run_device(a).map(|()| ExitCode::SUCCESS),
+        None => {}
+    }
+    let ordinal = match super::device::parse_device(&args.device)? {
+        lofi::DeviceKind::Cuda(n) => n,
+        _ => anyhow::bail!("invalid value for --device: the kernel bench compares CUDA against the CPU (cuda or cuda:N)"),
+    };
+    let Some(dev) = open_cuda("bench", ordinal, args.kernels)? else {
         return Ok(ExitCode::from(EXIT_SKIPPED));
     };
     let Some(cuda) = dev.cuda_device() else { return Ok(ExitCode::from(EXIT_SKIPPED)) };
     let (major, minor) = cuda.compute_capability();
     println!(
         "lofi bench: cuda:{} {} (sm_{major}{minor}), driver CUDA {}, kernels {}, median of {} repeats after {} warm-up, L2 flushed",
-        args.device,
+        ordinal,
         cuda.name(),
         libs::driver_version().unwrap_or_else(|| "?".into()),
         args.kernels,

@@ -15,11 +15,12 @@ pub fn parse_device(text: &str) -> anyhow::Result<DeviceKind> {
     }
 }
 
-/// The device of `kind` whose pool holds at most `budget` bytes.
+/// The device of `kind` whose pool holds at most `budget` bytes. A CPU device gets a pool of its
+/// own, apart from the process-wide one that host staging (loaded batches, files) goes through, so
+/// its peak is the run's alone and compares with the dry run's prediction.
 pub fn open_device(kind: DeviceKind, budget: Option<usize>) -> anyhow::Result<Device> {
     Ok(match (kind, budget) {
-        (DeviceKind::Cpu, None) => Device::cpu(),
-        (DeviceKind::Cpu, Some(b)) => Device::cpu_with_budget(b),
+        (DeviceKind::Cpu, b) => Device::cpu_with_budget(b.unwrap_or(usize::MAX)),
         (DeviceKind::Cuda(n), b) => Device::cuda(n, b)?,
         (DeviceKind::Meta, _) => anyhow::bail!("invalid value for --device: meta runs nothing"),
     })

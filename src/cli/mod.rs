@@ -2,6 +2,7 @@
 //! never does either.
 
 mod bench;
+mod bench_step;
 mod device;
 pub mod eval;
 mod extract;

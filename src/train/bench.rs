@@ -87,3 +87,58 @@ pub fn time_step(
         predicted_step_s: rates.step_seconds(&dry),
     })
 }
+
+/// Measures `device`'s rates for the step-time model: an f32 GEMM (1024³, median of 5), the
+/// bandwidth of a 64 Mi-element scale (allocation included: zeroed, read, written — the three
+/// passes `cost::TRAFFIC_PER_BYTE` counts per allocated byte), and the fixed cost of a kernel on a
+/// 64-element tensor (median of 2000).
+pub fn measure_rates(device: &Device) -> Result<DeviceRates> {
+    use crate::ops::{elementwise::scale_fwd, matmul::matmul_fwd};
+    let sync = || -> Result<()> {
+        match device.cuda_device() {
+            Some(c) => c.synchronize(),
+            None => Ok(()),
+        }
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let n = 1024;
+    let mut rng = Rng::seeded(3);
+    let host: Vec<f32> = (0..n * n).map(|_| rng.normal() as f32).collect();
+    let a = Tensor::from_vec(host, [n, n], &Device::cpu())?.to_device(device)?;
+    let mut gemm = Vec::new();
+    for _ in 0..6 {
+        sync()?;
+        let t = Instant::now();
+        let _y = matmul_fwd(&a, &a, false, false)?;
+        sync()?;
+        gemm.push(t.elapsed().as_secs_f64());
+    }
+    gemm.remove(0);
+    let big = Tensor::zeros([64 << 20], crate::tensor::DType::F32, device)?;
+    let mut copy = Vec::new();
+    for _ in 0..4 {
+        sync()?;
+        let t = Instant::now();
+        let _y = scale_fwd(&big, 0.5)?;
+        sync()?;
+        copy.push(t.elapsed().as_secs_f64());
+    }
+    copy.remove(0);
+    let small = Tensor::zeros([64], crate::tensor::DType::F32, device)?;
+    let mut kernel = Vec::new();
+    for _ in 0..2000 {
+        let t = Instant::now();
+        let _y = scale_fwd(&small, 0.5)?;
+        kernel.push(t.elapsed().as_secs_f64());
+    }
+    sync()?;
+    Ok(DeviceRates {
+        device: format!("{} (measured)", device.kind()),
+        gemm_flops_per_s: 2.0 * (n * n * n) as f64 / median(gemm),
+        bytes_per_s: 3.0 * big.size_in_bytes() as f64 / median(copy),
+        per_kernel_s: median(kernel),
+    })
+}

@@ -1,0 +1,159 @@
+//! `lofi bench step` and `lofi bench device`: the training step timed as `train/` runs it, and
+//! the device rates the planner's step-time model uses (`lofi::train::bench`).
+
+use std::path::PathBuf;
+
+use lofi::train::bench::{measure_rates, time_step};
+use lofi::train::budget::RecomputeSetting;
+use lofi::train::cost::DeviceRates;
+use lofi::train::optimizer::OptimConfig;
+use lofi::train::presets::{fidelity_name, parse_fidelity};
+use lofi::train::spec::{HeadSpec, Precision, StepSpec};
+
+use super::device::{open_device, parse_device, set_threads};
+
+#[derive(clap::Args, Debug)]
+pub struct StepArgs {
+    /// Encoder preset: resnet18, resnet50, synthetic-tiny, or none (the head on features)
+    #[arg(long, default_value = "synthetic-tiny")]
+    encoder: String,
+    /// Head preset (gtad-activitynet, gtad-synthetic), or none: a linear classifier (the ACP step)
+    #[arg(long, default_value = "none")]
+    head: String,
+    /// LxS or LxHxW: snippets per sample and frame size (1x32 = one snippet per clip at 32²)
+    #[arg(long, default_value = "1x32")]
+    fidelity: String,
+    /// Samples (videos or clips) per step
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Snippets per encoder call (default: the whole batch in one call)
+    #[arg(long)]
+    snippets_per_call: Option<usize>,
+    /// none, chunk, stage
+    #[arg(long, default_value = "none")]
+    recompute: String,
+    /// fp32
+    #[arg(long, default_value = "fp32")]
+    precision: String,
+    /// Classes of the classifier
+    #[arg(long, default_value_t = 6)]
+    classes: usize,
+    /// Width of the features when --encoder none
+    #[arg(long, default_value_t = 64)]
+    in_channels: usize,
+    /// cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// CPU worker threads (0 = one per core)
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    #[arg(long, default_value_t = 7)]
+    repeats: usize,
+    /// Device rates for the time prediction (lofi bench device --json)
+    #[arg(long)]
+    rates: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DeviceArgs {
+    /// cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// CPU worker threads (0 = one per core)
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
+    set_threads(a.threads)?;
+    let kind = parse_device(&a.device)?;
+    let device = open_device(kind, None)?;
+    let fidelity = parse_fidelity(&a.fidelity, "--fidelity")?;
+    let precision = match a.precision.as_str() {
+        "fp32" => Precision::Fp32,
+        other => anyhow::bail!("invalid value for --precision: {other:?} (fp32)"),
+    };
+    let recompute = RecomputeSetting::parse(&a.recompute, "--recompute")?
+        .fixed()
+        .ok_or_else(|| anyhow::anyhow!("invalid value for --recompute: auto needs a budget; name a policy"))?;
+    let encoder = (a.encoder != "none").then(|| a.encoder.clone());
+    let classes = vec![String::new(); a.classes.max(1)];
+    let in_channels = match &encoder {
+        Some(e) => lofi::train::presets::encoder_config(e)?.feature_dim(),
+        None => a.in_channels,
+    };
+    let head = match a.head.as_str() {
+        "none" => HeadSpec::Classifier { classes },
+        preset => HeadSpec::Tal { preset: preset.to_string(), in_channels, classes },
+    };
+    let spec = StepSpec {
+        encoder,
+        head,
+        fidelity,
+        batch: a.batch,
+        snippets_per_call: a.snippets_per_call.unwrap_or(a.batch * fidelity.snippets),
+        recompute,
+        precision,
+        optim: OptimConfig::default(),
+    };
+    let rates = match &a.rates {
+        Some(p) => DeviceRates::load(p)?,
+        None => DeviceRates::default_for(kind),
+    };
+    let t = time_step(&spec, &device, a.warmup, a.repeats, &rates)?;
+    if a.json {
+        let v = serde_json::json!({
+            "encoder": a.encoder, "head": a.head, "fidelity": fidelity_name(&fidelity), "batch": a.batch,
+            "snippets_per_call": spec.snippets_per_call, "recompute": a.recompute, "precision": a.precision,
+            "device": a.device, "threads": rayon::current_num_threads(),
+            "median_s": t.median_s, "steps_s": t.steps_s, "frames_per_s": t.frames_per_s,
+            "gemm_gflops_per_s": t.gemm_gflops_per_s, "peak_bytes": t.peak_bytes,
+            "predicted_peak_bytes": t.predicted_peak_bytes, "predicted_step_s": t.predicted_step_s,
+        });
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        println!(
+            "step {} + {} at {} × {} on {} ({} threads): median {:.1} ms ({} steps after {} warm-up), {:.0} frames/s, \
+             GEMM {:.1} GFLOP/s, pool peak {} B (predicted {} B), predicted {:.1} ms",
+            a.encoder,
+            a.head,
+            fidelity_name(&fidelity),
+            a.batch,
+            a.device,
+            rayon::current_num_threads(),
+            1e3 * t.median_s,
+            a.repeats,
+            a.warmup,
+            t.frames_per_s,
+            t.gemm_gflops_per_s,
+            t.peak_bytes,
+            t.predicted_peak_bytes,
+            1e3 * t.predicted_step_s
+        );
+    }
+    Ok(())
+}
+
+pub fn run_device(a: &DeviceArgs) -> anyhow::Result<()> {
+    set_threads(a.threads)?;
+    let device = open_device(parse_device(&a.device)?, None)?;
+    let r = measure_rates(&device)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{}: GEMM {:.1} GFLOP/s, bandwidth {:.1} GB/s (alloc + read + write), {:.1} µs per kernel",
+            r.device,
+            r.gemm_flops_per_s / 1e9,
+            r.bytes_per_s / 1e9,
+            r.per_kernel_s * 1e6
+        );
+    }
+    Ok(())
+}

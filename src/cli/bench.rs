@@ -48,7 +48,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let ordinal = match super::device::parse_device(&args.device)? {
         lofi::DeviceKind::Cuda(n) => n,
-        _ => anyhow::bail!("invalid value for --device: the kernel bench compares CUDA against the CPU (cuda or cuda:N)"),
+        _ => {
+            anyhow::bail!("invalid value for --device: the kernel bench compares CUDA against the CPU (cuda or cuda:N)")
+        }
     };
     let Some(dev) = open_cuda("bench", ordinal, args.kernels)? else {
         return Ok(ExitCode::from(EXIT_SKIPPED));

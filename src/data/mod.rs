@@ -6,6 +6,7 @@
 
 pub mod annotations;
 pub mod atomic;
+pub mod disk;
 pub mod frames;
 pub mod labels;
 pub mod loader;

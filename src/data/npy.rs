@@ -60,16 +60,61 @@ fn header_bytes(shape: &[usize]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes a whole u8 array with the given shape (C order) to `path`. Not atomic by itself: callers
-/// write into a temporary folder or name and rename.
+/// Elements of `shape`, or `None` when the product overflows.
+pub fn checked_elements(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
+/// Writes a whole u8 array with the given shape (C order) to `path` and syncs it. Not atomic by
+/// itself: callers write into a temporary folder or name and rename.
 pub fn write_u8(path: &Path, shape: &[usize], data: &[u8]) -> Result<()> {
-    let expected: usize = shape.iter().product();
-    if expected != data.len() {
-        return Err(Error::shape("npy::write_u8", format!("shape {shape:?} but {} bytes", data.len())));
+    let mut writer = ArrayWriter::create(path, shape)?;
+    writer.write(data)?;
+    writer.finish()
+}
+
+/// Streams the data of a u8 array whose shape is known up front into a `.npy` file, so an array
+/// larger than memory (a million trimmed clips) is written piece by piece; `finish` checks that
+/// exactly the declared number of bytes arrived and syncs the file.
+pub struct ArrayWriter {
+    path: PathBuf,
+    file: std::io::BufWriter<File>,
+    expected: u64,
+    written: u64,
+}
+
+impl ArrayWriter {
+    pub fn create(path: &Path, shape: &[usize]) -> Result<Self> {
+        let expected = checked_elements(shape)
+            .ok_or_else(|| Error::shape("npy::ArrayWriter", format!("shape {shape:?} overflows")))?;
+        let header = header_bytes(shape).map_err(|e| Error::io(path, e))?;
+        let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path, e))?);
+        file.write_all(&header).map_err(|e| Error::io(path, e))?;
+        Ok(ArrayWriter { path: path.to_path_buf(), file, expected: expected as u64, written: 0 })
     }
-    let header = header_bytes(shape).map_err(|e| Error::io(path, e))?;
-    let mut file = File::create(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(&header).and_then(|_| file.write_all(data)).map_err(|e| Error::io(path, e))
+
+    /// Appends the next bytes of the array (C order).
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let total = self.written.saturating_add(bytes.len() as u64);
+        if total > self.expected {
+            return Err(Error::shape("npy::ArrayWriter", format!("{total} bytes for an array of {}", self.expected)));
+        }
+        self.file.write_all(bytes).map_err(|e| Error::io(&self.path, e))?;
+        self.written = total;
+        Ok(())
+    }
+
+    /// Checks the byte count, flushes and fsyncs.
+    pub fn finish(mut self) -> Result<()> {
+        if self.written != self.expected {
+            return Err(Error::shape(
+                "npy::ArrayWriter",
+                format!("{} bytes written for an array of {}", self.written, self.expected),
+            ));
+        }
+        self.file.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.file.get_ref().sync_all().map_err(|e| Error::io(&self.path, e))
+    }
 }
 
 /// Streams frames of a fixed shape [H, W, C] into a `.npy` array [T, H, W, C] whose T is known only
@@ -103,7 +148,7 @@ impl FrameWriter {
     }
 
     pub fn push(&mut self, frame: &[u8]) -> Result<()> {
-        let expected: usize = self.frame_shape.iter().product();
+        let expected = checked_elements(&self.frame_shape).unwrap_or(usize::MAX);
         if frame.len() != expected {
             return Err(Error::data(
                 self.path.display().to_string(),
@@ -115,7 +160,7 @@ impl FrameWriter {
         Ok(())
     }
 
-    /// Rewrites the header with the final frame count and returns it.
+    /// Rewrites the header with the final frame count, syncs the file and returns the count.
     pub fn finish(mut self) -> Result<usize> {
         let mut shape = vec![self.frames];
         shape.extend_from_slice(&self.frame_shape);
@@ -132,6 +177,7 @@ impl FrameWriter {
         self.file.seek(SeekFrom::Start(0)).map_err(io)?;
         self.file.write_all(&header).map_err(io)?;
         self.file.flush().map_err(io)?;
+        self.file.get_ref().sync_all().map_err(io)?;
         Ok(self.frames)
     }
 }

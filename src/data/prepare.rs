@@ -171,7 +171,7 @@ fn prepare_one(opts: &PrepareOptions, id: &str, file: &Path) -> Outcome {
     let result = result
         .and_then(|meta| write_meta(&tmp, &meta).and_then(|()| replace_dir(&tmp, &dest)).map_err(|e| e.to_string()));
     match result {
-        Ok(()) => Outcome::Prepared,
+        Ok(_) => Outcome::Prepared,
         Err(error) => {
             // Best effort: the next run starts this video from scratch anyway.
             let _ = fs::remove_dir_all(&tmp);

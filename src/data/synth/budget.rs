@@ -44,7 +44,7 @@ pub fn sizes(cfg: &SynthConfig) -> Result<SynthSizes> {
     let videos = cfg.videos_per_split.checked_mul(2).ok_or_else(|| overflow("--videos"))?;
     // The longest video a duration range allows, in whole frames (rounded as the planner does).
     let max_frames = (cfg.duration_s[1] * FPS as f64).round();
-    if !(max_frames.is_finite() && max_frames >= 0.0 && max_frames < 1e12) {
+    if !(0.0..1e12).contains(&max_frames) {
         return Err(overflow("duration_s"));
     }
     let per_video = (max_frames as u64)

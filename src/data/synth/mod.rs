@@ -229,7 +229,8 @@ impl SceneParams {
                 return Err(format!("{what} [{lo}, {hi}] must satisfy 0 ≤ lo ≤ hi ≤ {max}"));
             }
         }
-        if !(self.period[0] > 0.0) {
+        // Not NaN and not negative (checked above), so this is the only way to be non-positive.
+        if self.period[0] == 0.0 {
             return Err(format!("period {:?} must be positive", self.period));
         }
         if !(1 <= self.objects[0] && self.objects[0] <= self.objects[1] && self.objects[1] <= 64) {

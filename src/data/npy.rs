@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use npyz::WriterBuilder;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
+
 use std::path::{Path, PathBuf};
 
 /// Shape and data offset of a u8 C-order `.npy` file, checked against the file's length.
@@ -20,11 +21,45 @@ fn npy_error(path: &Path, msg: impl Into<String>) -> Error {
     Error::Parse { path: path.to_path_buf(), location: "npy header".into(), msg: msg.into() }
 }
 
+/// Largest header accepted, bytes. numpy writes headers of a few hundred bytes (and its own
+/// reader refuses more than 10,000 by default); the length field could claim 4 GiB, which the
+/// header parser would otherwise allocate before reading a byte.
+pub const MAX_HEADER_BYTES: u64 = 10_000;
+
+/// The bytes of the header (magic, version, length and dictionary), read with the length field
+/// checked against [`MAX_HEADER_BYTES`] and the file's size first.
+fn bounded_header(path: &Path, file: &mut File, file_len: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut prefix = [0u8; 12];
+    let io = |e| Error::io(path, e);
+    file.read_exact(&mut prefix[..10]).map_err(|_| npy_error(path, "truncated: no npy header"))?;
+    if &prefix[..6] != b"\x93NUMPY" {
+        return Err(npy_error(path, "not an npy file (bad magic)"));
+    }
+    let (fixed, len) = match prefix[6] {
+        1 => (10u64, u16::from_le_bytes([prefix[8], prefix[9]]) as u64),
+        2 | 3 => {
+            file.read_exact(&mut prefix[10..12]).map_err(|_| npy_error(path, "truncated npy header"))?;
+            (12u64, u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as u64)
+        }
+        v => return Err(npy_error(path, format!("unsupported npy version {v}"))),
+    };
+    if len > MAX_HEADER_BYTES || fixed + len > file_len {
+        return Err(npy_error(path, format!("header length {len} (at most {MAX_HEADER_BYTES}, and within the file)")));
+    }
+    let mut bytes = prefix[..fixed as usize].to_vec();
+    bytes.resize((fixed + len) as usize, 0);
+    file.read_exact(&mut bytes[fixed as usize..]).map_err(io)?;
+    Ok(bytes)
+}
+
 /// Reads and validates the header of the u8 array at `path`.
 pub fn read_header(path: &Path) -> Result<NpyU8> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let header = npyz::NpyHeader::from_reader(&mut file).map_err(|e| npy_error(path, e.to_string()))?;
-    let data_offset = file.stream_position().map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let bytes = bounded_header(path, &mut file, file_len)?;
+    let header = npyz::NpyHeader::from_reader(&mut &bytes[..]).map_err(|e| npy_error(path, e.to_string()))?;
+    let data_offset = bytes.len() as u64;
     let descr = header.dtype().descr();
     if descr != "'|u1'" {
         return Err(npy_error(path, format!("dtype {descr}, expected |u1 (uint8)")));
@@ -40,11 +75,10 @@ pub fn read_header(path: &Path) -> Result<NpyU8> {
             .ok_or_else(|| npy_error(path, format!("shape {:?} overflows", header.shape())))?;
         shape.push(usize::try_from(dim).map_err(|_| npy_error(path, format!("dimension {dim} too large")))?);
     }
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    if len < data_offset.saturating_add(elements) {
+    if file_len < data_offset.saturating_add(elements) {
         return Err(npy_error(
             path,
-            format!("truncated: shape {shape:?} needs {elements} data bytes, file has {}", len - data_offset),
+            format!("truncated: shape {shape:?} needs {elements} data bytes, file has {}", file_len - data_offset),
         ));
     }
     Ok(NpyU8 { shape, data_offset })

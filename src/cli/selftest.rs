@@ -26,7 +26,7 @@ pub struct Args {
     kernels: KernelSource,
 }
 
-/// A seed that differs from run to run (inputs are fresh each run, DESIGN.md §5).
+/// A seed that differs from run to run (inputs are fresh each run, so repeated runs cover more).
 pub fn fresh_seed() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }

@@ -1,4 +1,4 @@
-//! `lofi synth`: writes the synthetic benchmark (SYNTHETIC.md §2) into a folder.
+//! `lofi synth`: writes the synthetic benchmark (docs/synthetic.md) into a folder.
 
 use crate::cli::progress_bar;
 use anyhow::Context;
@@ -6,7 +6,7 @@ use lofi::data::synth::{generate_with, BgMode, SynthConfig, SynthOptions};
 use std::path::PathBuf;
 
 /// Make the synthetic benchmark. Defaults are the validated design; the knobs exist for ablations
-/// (SYNTHETIC.md §5 says what each one does to the effect).
+/// (docs/synthetic.md says what each one does to the effect).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Output folder: missing, empty, or an earlier lofi synth output, which is replaced as a

@@ -98,4 +98,22 @@ mod tests {
         assert!(e <= 1e-5, "{e}");
         assert!(element_error_of(&[f64::NAN], &[1.0], 1.0).unwrap().is_nan());
     }
+
+    #[test]
+    fn an_off_by_one_index_fails_exactly_where_the_value_tolerance_passed_it() {
+        use crate::tensor::Device;
+        // kNN top-k at L = 100: one neighbour index off by one.
+        let cpu = Device::cpu();
+        let want: Vec<i64> = (0..100).collect();
+        let mut got = want.clone();
+        got[57] = 58;
+        // The former metric, max|gpu − cpu| / max|cpu| = 1/99 ≈ 0.0101, passed bf16's 2e-2.
+        let max_scaled = 1.0 / 99.0;
+        assert!(max_scaled < super::super::TOL_BF16);
+        let g = Tensor::from_slice(&got, [100], &cpu).unwrap();
+        let c = Tensor::from_slice(&want, [100], &cpu).unwrap();
+        let e = index_error(&g, &c).unwrap();
+        assert_eq!(e, 1.0);
+        assert!(e > super::super::TOL_BF16 && e > super::super::TOL_TF32);
+    }
 }

@@ -157,7 +157,10 @@ fn decode_jpeg(bytes: &[u8], meta: &VideoMeta, out: &mut Vec<u8>) -> std::result
         .set_max_width(meta.width)
         .set_max_height(meta.height);
     let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().map_err(|e| format!("corrupt JPEG: {e:?}"))?;
+    // The limits make a header larger than the frame fail here, before anything is allocated.
+    decoder.decode_headers().map_err(|e| {
+        format!("corrupt JPEG, or not the {}x{} frame meta.json declares: {e:?}", meta.width, meta.height)
+    })?;
     let (width, height) = decoder.dimensions().ok_or("corrupt JPEG: no dimensions")?;
     if (height, width) != (meta.height, meta.width) {
         return Err(format!("JPEG is {width}x{height}, meta.json says {}x{}", meta.width, meta.height));

@@ -1,6 +1,6 @@
 //! The fuzz driver on stable Rust: for each reader, `iters` inputs mutated from its seeds
 //! (`mutate`), each run under `catch_unwind`, timed, and measured by the counting allocator.
-//! Findings — a panic, an input slower than the time limit, a peak allocation above the reader's
+//! Findings — a panic, an input that takes more CPU time than the limit, a peak allocation above the reader's
 //! stated bound — are written to the corpus folder as `<reader>/<kind>-<hash>.bin` and reported.
 //! With `track_in_flight`, each input is first written to `<reader>/in-flight.bin`, so that an
 //! abort (which no `catch_unwind` sees) leaves the input that caused it behind for
@@ -45,6 +45,7 @@ pub struct Stats {
     pub accepted: usize,
     pub findings: Vec<String>,
     pub elapsed: Duration,
+    /// The most CPU time one input took.
     pub slowest: Duration,
     pub max_peak: usize,
 }
@@ -52,6 +53,18 @@ pub struct Stats {
 fn hash(bytes: &[u8]) -> u64 {
     // FNV-1a: stable across runs and platforms, enough to name a file.
     bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
+/// CPU time of the calling thread: what an input costs, whatever else the machine is doing (a
+/// shared CI runner can stall a thread for longer than the time limit).
+fn thread_cpu_time() -> Duration {
+    // SAFETY: clock_gettime writes into the zeroed timespec we own.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
 }
 
 fn keep(dir: &Path, kind: &str, input: &[u8]) -> PathBuf {
@@ -86,9 +99,9 @@ pub fn fuzz(reader: &Reader, settings: &Settings) -> Stats {
             let _ = std::fs::write(&in_flight, &input);
         }
         let base = alloc::start();
-        let t0 = Instant::now();
+        let t0 = thread_cpu_time();
         let outcome = catch_unwind(AssertUnwindSafe(|| (reader.run)(&scratch, &input)));
-        let took = t0.elapsed();
+        let took = thread_cpu_time().saturating_sub(t0);
         let peak = alloc::peak_above(base);
         stats.inputs += 1;
         stats.slowest = stats.slowest.max(took);

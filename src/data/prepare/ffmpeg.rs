@@ -8,7 +8,7 @@
 //!   status alone: the decoded frame count is compared with duration × fps, and its stderr is read
 //!   for the messages demuxers print on truncated input.
 
-use crate::data::frames::{jpeg_name, FrameFormat, VideoMeta, NPY_FILE};
+use crate::data::frames::{jpeg_name, FrameFormat, VideoMeta, MAX_FRAME_PIXELS, NPY_FILE};
 use crate::data::npy::FrameWriter;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -247,8 +247,8 @@ pub fn write_ppm_stream(mut reader: impl BufRead, path: &Path) -> Result<(usize,
         else {
             return Err("unsupported PPM header (need 8-bit P6)".into());
         };
-        if width == 0 || height == 0 || width > 65535 || height > 65535 {
-            return Err(format!("ffmpeg produced a {width}x{height} frame"));
+        if width == 0 || height == 0 || width > 65535 || height > 65535 || width * height > MAX_FRAME_PIXELS {
+            return Err(format!("ffmpeg produced a {width}x{height} frame (at most {MAX_FRAME_PIXELS} pixels)"));
         }
         if writer.is_none() {
             writer = Some(FrameWriter::create(path, &[height, width, 3]).map_err(|e| e.to_string())?);

@@ -114,6 +114,6 @@ mod tests {
         let c = Tensor::from_slice(&want, [100], &cpu).unwrap();
         let e = index_error(&g, &c).unwrap();
         assert_eq!(e, 1.0);
-        assert!(e > super::super::TOL_BF16 && e > super::super::TOL_TF32);
+        assert!(e > super::super::TOL_BF16, "above the largest tolerance");
     }
 }

@@ -4,6 +4,10 @@
 //! Relies on `serde_json` for the syntax and on `serde_path_to_error` for the path of a failing value.
 //! It also holds [`Ordered`] (read) and [`InOrder`] (write), a JSON object kept in file order: `serde_json::Map` sorts its keys, but
 //! the order of a result file decides how equal scores are ranked, so lofi keeps it.
+//! Keys a format does not know are collected as [`UnknownKey`]s (through `serde_ignored`) rather
+//! than dropped in silence: a misspelt `annotations` would otherwise empty a video. Messages quote
+//! at most [`EXCERPT_BYTES`] of the offending input ([`excerpt`]), so a 1 MB string in a file never
+//! becomes a 1 MB error line.
 //! It does not validate meaning (segment order, known labels): the format modules do that.
 
 use std::collections::HashSet;
@@ -23,23 +27,145 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     parse_json(path, &bytes)
 }
 
-/// Parses `bytes` (the content of `path`, which is only used in errors) into `T`.
+/// Parses `bytes` (the content of `path`, which is only used in errors) into `T`; keys that `T`
+/// does not know are ignored (see [`parse_json_reporting`] to hear about them).
 pub fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let location = match e.path().to_string().as_str() {
-            "." => "top level".to_string(),
-            p => p.to_string(),
-        };
-        parse_error(path, location, e.into_inner().to_string())
-    })?;
-    de.end().map_err(|e| parse_error(path, "end of file".into(), e.to_string()))?;
-    Ok(value)
+    parse_json_reporting(path, bytes).map(|(value, _)| value)
 }
 
-/// An error about the value at `location` in the JSON file `path`.
+/// Parses like [`parse_json`] and also returns every key that `T` does not know, in file order.
+pub fn parse_json_reporting<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<(T, Vec<UnknownKey>)> {
+    let mut unknown = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut note = |p: serde_ignored::Path| unknown.push(UnknownKey::from_path(&p));
+    let value =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note)).map_err(|e| {
+            let location = match e.path().to_string().as_str() {
+                "." => "top level".to_string(),
+                p => p.to_string(),
+            };
+            parse_error(path, location, e.into_inner().to_string())
+        })?;
+    de.end().map_err(|e| parse_error(path, "end of file".into(), e.to_string()))?;
+    Ok((value, unknown))
+}
+
+/// An error about the value at `location` in the JSON file `path`. Both texts are cut to an
+/// excerpt: they may quote the file (a key, a string value).
 pub fn parse_error(path: &Path, location: String, msg: impl Into<String>) -> Error {
-    Error::Parse { path: path.to_path_buf(), location, msg: msg.into() }
+    Error::Parse { path: path.to_path_buf(), location: excerpt(&location), msg: excerpt(&msg.into()) }
+}
+
+/// The most bytes of user input a message quotes.
+pub const EXCERPT_BYTES: usize = 300;
+
+/// `text` itself when short, else its first [`EXCERPT_BYTES`] (cut at a character boundary) and
+/// how much was left out.
+pub fn excerpt(text: &str) -> String {
+    if text.len() <= EXCERPT_BYTES {
+        return text.to_string();
+    }
+    let mut end = EXCERPT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+/// One step of a JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+/// A key that the reader does not know, with the path of the object holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// Steps from the top level to the object that holds the key.
+    pub parent: Vec<PathPart>,
+    pub key: String,
+}
+
+impl UnknownKey {
+    fn from_path(path: &serde_ignored::Path) -> Self {
+        let mut parts = Vec::new();
+        let mut at = path;
+        loop {
+            match at {
+                serde_ignored::Path::Root => break,
+                serde_ignored::Path::Seq { parent, index } => {
+                    parts.push(PathPart::Index(*index));
+                    at = parent;
+                }
+                serde_ignored::Path::Map { parent, key } => {
+                    parts.push(PathPart::Key(key.clone()));
+                    at = parent;
+                }
+                serde_ignored::Path::Some { parent }
+                | serde_ignored::Path::NewtypeStruct { parent }
+                | serde_ignored::Path::NewtypeVariant { parent } => at = parent,
+            }
+        }
+        parts.reverse();
+        let key = match parts.pop() {
+            Some(PathPart::Key(k)) => k,
+            Some(PathPart::Index(i)) => i.to_string(),
+            None => String::new(),
+        };
+        UnknownKey { parent: parts, key }
+    }
+
+    /// The holding object's path (`database.v1.annotations[0]`, or `top level`), as an excerpt.
+    pub fn location(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parent {
+            match part {
+                PathPart::Key(k) if out.is_empty() => out.push_str(k),
+                PathPart::Key(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                PathPart::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        if out.is_empty() {
+            out.push_str("top level");
+        }
+        excerpt(&out)
+    }
+
+    /// The key that follows `top` at the start of the path: the video id of a key found under
+    /// `database.<id>` (annotations) or `results.<id>` (result files).
+    pub fn entry_under(&self, top: &str) -> Option<&str> {
+        match self.parent.as_slice() {
+            [PathPart::Key(t), PathPart::Key(id), ..] if t == top => Some(id),
+            _ => None,
+        }
+    }
+
+    /// `unknown key "segmnt" in database.v1.annotations[0]`.
+    pub fn describe(&self) -> String {
+        format!("unknown key {:?} in {}", excerpt(&self.key), self.location())
+    }
+}
+
+/// `Err` naming the first unknown key (and how many there are) when `keys` is not empty: what
+/// `--strict` makes of them.
+pub fn refuse_unknown_keys(path: &Path, keys: &[UnknownKey]) -> Result<()> {
+    match keys.first() {
+        None => Ok(()),
+        Some(first) => Err(parse_error(
+            path,
+            first.location(),
+            format!(
+                "unknown key {:?} ({} unknown key{} in the file; --strict refuses them)",
+                excerpt(&first.key),
+                keys.len(),
+                if keys.len() == 1 { "" } else { "s" }
+            ),
+        )),
+    }
 }
 
 /// A JSON object whose entries stay in file order. Duplicate keys are an error: Python's `json`

@@ -9,7 +9,10 @@
 # nvidia/cu13/lib and nvidia/nccl/lib, in that order) and prints where each came from, links
 # libnccl.so -> libnccl.so.2 in a temp dir (cudarc looks for the unversioned name), sets
 # LOFI_REQUIRE_CUDA=1, prints nvidia-smi, then runs `lofi info`, `lofi selftest` (with each kernel
-# form: auto, fatbin, ptx, nvrtc) and `lofi bench`. Exit 0 only when every step passed. Record the
+# form: auto, fatbin, ptx, nvrtc; every kernel case runs twice and must be bit-identical, index
+# outputs are compared exactly, and the composed check — synthetic-tiny encoder + G-TAD head,
+# forward and backward, CUDA against CPU — closes each selftest run) and `lofi bench`.
+# Exit 0 only when every step passed. Record the
 # numbers in docs/perf.md (card, date, driver, command, numbers).
 set -uo pipefail
 

@@ -7,11 +7,12 @@
 //! (and in the JSON object), never silently. See docs/eval.md.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use lofi::data::annotations::{Annotations, SegmentPolicy, SegmentReport};
 use lofi::eval::{evaluate, parse_thresholds, Evaluation};
+use lofi::jsonio::{excerpt, refuse_unknown_keys, UnknownKey};
 use lofi::post::detections::ResultFile;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -39,13 +40,19 @@ pub struct EvalArgs {
     /// They are counted and reported whichever is chosen.
     #[arg(long, default_value = "keep", value_name = "keep|clip|drop")]
     pub gt_segments: SegmentPolicy,
+    /// Refuse ground-truth and result files holding keys their layout does not define (by
+    /// default each such key is a warning naming the key, the video and the file).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Runs the evaluation and prints the result.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let thresholds = parse_thresholds(&args.tiou)?;
     let gt = Annotations::load(&args.gt, args.gt_segments).context("reading the ground truth")?;
+    unknown_keys(&args.gt, &gt.unknown_keys, "database", args.strict).context("reading the ground truth")?;
     let pred = ResultFile::load(&args.pred).context("reading the predictions")?;
+    unknown_keys(&args.pred, &pred.unknown_keys, "results", args.strict).context("reading the predictions")?;
     let ev = evaluate(&gt, &args.subset, &pred.results, &thresholds)
         .with_context(|| format!("evaluating {} against {}", args.pred.display(), args.gt.display()))?;
     report_warnings(&gt.report, &ev)?;
@@ -57,6 +64,21 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         write_table(&mut out, &args.subset, &ev)?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// One warning per unknown key (the key, its video when it sits under `videos_at.<id>`, the
+/// file), or under `--strict` an error naming the first.
+fn unknown_keys(file: &Path, keys: &[UnknownKey], videos_at: &str, strict: bool) -> anyhow::Result<()> {
+    if strict {
+        refuse_unknown_keys(file, keys)?;
+        return Ok(());
+    }
+    let mut err = std::io::stderr().lock();
+    for key in keys {
+        let video = key.entry_under(videos_at).map(|v| format!(" (video {})", excerpt(v))).unwrap_or_default();
+        writeln!(err, "warning: {}: {}{video}; ignored (--strict refuses it)", file.display(), key.describe())?;
+    }
     Ok(())
 }
 

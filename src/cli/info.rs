@@ -13,9 +13,9 @@ pub struct Args {
     /// Describe a model (its widths and parameter count) instead of the machine: `gtad`
     #[arg(long)]
     model: Option<String>,
-    /// Channels of the snippet features the model reads (512 for TSM-R18)
-    #[arg(long, default_value_t = 512)]
-    in_channels: usize,
+    /// Channels of the snippet features the model reads (default 512, TSM-R18; needs --model)
+    #[arg(long, requires = "model")]
+    in_channels: Option<usize>,
 }
 
 fn found(v: Option<String>) -> String {
@@ -25,10 +25,16 @@ fn found(v: Option<String>) -> String {
 pub fn run(args: &Args) -> anyhow::Result<std::process::ExitCode> {
     match args.model.as_deref() {
         Some("gtad") => {
-            print!("{}", super::model_info::gtad_summary(args.in_channels)?);
+            print!("{}", super::model_info::gtad_summary(args.in_channels.unwrap_or(512))?);
             return Ok(std::process::ExitCode::SUCCESS);
         }
-        Some(other) => anyhow::bail!("invalid value for --model: '{other}' (known: gtad)"),
+        Some(other) => {
+            return Err(lofi::Error::Config {
+                flag: "--model".into(),
+                msg: format!("{:?} (known: gtad)", lofi::jsonio::excerpt(other)),
+            }
+            .into())
+        }
         None => {}
     }
     println!("lofi {}", env!("CARGO_PKG_VERSION"));

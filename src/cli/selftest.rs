@@ -1,6 +1,9 @@
 //! `lofi selftest`: every CUDA kernel against its CPU twin (logic in
-//! `lofi::backend::cuda::selftest`). One PASS/FAIL line per kernel; exit 0 when all pass, 1 when
-//! any fails, 3 when there is no CUDA driver or device.
+//! `lofi::backend::cuda::selftest`), then the composed check (`composed`: encoder + G-TAD head,
+//! forward and backward, against the CPU). One PASS/FAIL line per check; exit 0 when all pass, 1
+//! when any fails, 3 when there is no CUDA driver or device.
+
+mod composed;
 
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,7 +26,7 @@ pub struct Args {
     kernels: KernelSource,
 }
 
-/// A seed that differs from run to run (inputs are fresh each run, DESIGN.md §5).
+/// A seed that differs from run to run (inputs are fresh each run, so repeated runs cover more).
 pub fn fresh_seed() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
@@ -42,13 +45,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             args.kernels
         );
     }
-    let checks = selftest::run_all(&dev, seed, |c| {
+    let report = |c: &selftest::Check| {
         let verdict = if c.passed() { "PASS" } else { "FAIL" };
         match &c.failure {
-            None => println!("{verdict} {:<26} scaled error {:9.3e}  (tol {:.0e})", c.name, c.error, c.tolerance),
-            Some(why) => println!("{verdict} {:<26} {why}", c.name),
+            None => println!("{verdict} {:<30} error {:9.3e}  (tol {:.0e})", c.name, c.error, c.tolerance),
+            Some(why) => println!("{verdict} {:<30} {why}", c.name),
         }
-    });
+    };
+    let mut checks = selftest::run_all(&dev, seed, report);
+    let whole = composed::run(&dev, seed);
+    report(&whole);
+    checks.push(whole);
     if let Some(cuda) = dev.cuda_device() {
         let sources: Vec<String> = cuda.loaded_sources()?.iter().map(|(m, s)| format!("{}={s}", m.stem())).collect();
         println!("modules loaded from: {}", sources.join(" "));

@@ -1,17 +1,21 @@
-//! `lofi synth`: writes the synthetic benchmark (SYNTHETIC.md §2) into a folder.
+//! `lofi synth`: writes the synthetic benchmark (docs/synthetic.md) into a folder.
 
 use crate::cli::progress_bar;
 use anyhow::Context;
-use lofi::data::synth::{generate, BgMode, SynthConfig};
+use lofi::data::synth::{generate_with, BgMode, SynthConfig, SynthOptions};
 use std::path::PathBuf;
 
 /// Make the synthetic benchmark. Defaults are the validated design; the knobs exist for ablations
-/// (SYNTHETIC.md §5 says what each one does to the effect).
+/// (docs/synthetic.md says what each one does to the effect).
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Output folder (created if needed; files of an earlier run are replaced).
+    /// Output folder: missing, empty, or an earlier lofi synth output, which is replaced as a
+    /// whole once the new dataset is complete (it is built in a hidden sibling folder).
     #[arg(long)]
     out: PathBuf,
+    /// Replace --out even if it holds something other than a lofi synth output (all of it is removed).
+    #[arg(long)]
+    force: bool,
     /// Videos per split (training and validation each).
     #[arg(long, default_value_t = 200)]
     videos: usize,
@@ -55,8 +59,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..SynthConfig::default()
     };
     let bar = progress_bar("synth");
-    let summary = generate(&args.out, &cfg, &bar).with_context(|| format!("lofi synth into {}", args.out.display()))?;
+    let opts = SynthOptions { force: args.force };
+    let summary = generate_with(&args.out, &cfg, opts, &bar)
+        .with_context(|| format!("lofi synth into {}", args.out.display()))?;
     bar.finish_and_clear();
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
     println!(
         "wrote {} videos ({} actions) and {} clips to {} (dataset seed {})",
         summary.videos,

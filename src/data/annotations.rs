@@ -15,7 +15,7 @@ use std::str::FromStr;
 use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
 
-use crate::jsonio::{parse_error, parse_json, Ordered};
+use crate::jsonio::{parse_error, parse_json_reporting, Ordered, UnknownKey};
 use crate::{Error, Result};
 
 /// What to do with a ground-truth segment that is reversed, empty, starts before 0 or ends after the
@@ -104,6 +104,10 @@ pub struct Annotations {
     pub classes: Vec<String>,
     pub videos: Vec<Video>,
     pub report: SegmentReport,
+    /// Keys of the file that the layout does not define (a misspelt `annotations` would otherwise
+    /// empty a video in silence), in file order. `lofi eval` warns about each, or refuses the file
+    /// under `--strict`; see [`UnknownKey::entry_under`]`("database")` for the video.
+    pub unknown_keys: Vec<UnknownKey>,
     class_ids: HashMap<String, usize>,
     video_ids: HashMap<String, usize>,
 }
@@ -117,7 +121,7 @@ impl Annotations {
 
     /// Parses the content of an annotation file; `path` is only used in error messages.
     pub fn parse(path: &Path, bytes: &[u8], policy: SegmentPolicy) -> Result<Self> {
-        let raw: RawFile = parse_json(path, bytes)?;
+        let (raw, unknown_keys): (RawFile, _) = parse_json_reporting(path, bytes)?;
         let classes = class_list(path, &raw)?;
         let class_ids: HashMap<String, usize> = classes.iter().enumerate().map(|(i, c)| (c.clone(), i)).collect();
         let mut report = SegmentReport::default();
@@ -139,7 +143,7 @@ impl Annotations {
                     parse_error(
                         path,
                         format!("{seg_at}.label"),
-                        format!("label {:?} is not a class of the taxonomy", ann.label),
+                        format!("label {:?} is not a class of the taxonomy", crate::jsonio::excerpt(&ann.label)),
                     )
                 })?;
                 let [start, end] = ann.segment;
@@ -158,7 +162,7 @@ impl Annotations {
             videos.push(Video { id, subset: v.subset, duration, segments });
         }
         let video_ids = videos.iter().enumerate().map(|(i, v)| (v.id.clone(), i)).collect();
-        Ok(Self { version: raw.version, classes, videos, report, class_ids, video_ids })
+        Ok(Self { version: raw.version, classes, videos, report, unknown_keys, class_ids, video_ids })
     }
 
     /// The class id of a label, if it is a class.
@@ -273,12 +277,19 @@ struct RawFile {
     database: Ordered<RawVideo>,
 }
 
+// Keys of the layouts that lofi does not use are declared (as small `Value`s: `IgnoredAny` would be
+// reported as ignored), so they are known and raise no unknown-key warning.
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawNode {
     node_name: String,
     #[serde(default)]
     parent_name: Option<String>,
+    #[serde(default, rename = "nodeId")]
+    _node_id: Option<serde_json::Value>,
+    #[serde(default, rename = "parentId")]
+    _parent_id: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +299,10 @@ struct RawVideo {
     duration: f64,
     #[serde(default)]
     annotations: Vec<RawAnnotation>,
+    #[serde(default, rename = "url")]
+    _url: Option<serde_json::Value>,
+    #[serde(default, rename = "resolution")]
+    _resolution: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -314,7 +329,9 @@ fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<f6
             Ok(v as f64)
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<f64, E> {
-            v.trim().parse::<f64>().map_err(|_| E::custom(format!("duration {v:?} is not a number")))
+            v.trim()
+                .parse::<f64>()
+                .map_err(|_| E::custom(format!("duration {:?} is not a number", crate::jsonio::excerpt(v))))
         }
     }
     deserializer.deserialize_any(Seconds)

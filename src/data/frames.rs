@@ -19,6 +19,9 @@ use zune_jpeg::JpegDecoder;
 pub const META_FILE: &str = "meta.json";
 /// Name of the dense frame array of an `npy` video.
 pub const NPY_FILE: &str = "frames.npy";
+/// Largest frame a store may declare: 64 Mpx (8192 × 8192), 192 MiB of RGB. It bounds what one
+/// frame read allocates, whatever a `meta.json` or a JPEG header claims.
+pub const MAX_FRAME_PIXELS: usize = 1 << 26;
 
 /// How a video's frames are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -85,13 +88,18 @@ pub fn open_video(root: &Path, id: &str) -> Result<Box<dyn FrameStore>> {
     if !dir.is_dir() {
         return Err(video_error(id, &dir, "video folder not found in the frame store"));
     }
-    let text = fs::read_to_string(&meta_path).map_err(|e| video_error(id, &meta_path, e))?;
-    let meta: VideoMeta = serde_json::from_str(&text).map_err(|e| video_error(id, &meta_path, e))?;
+    let text = fs::read(&meta_path).map_err(|e| video_error(id, &meta_path, e))?;
+    let meta: VideoMeta = crate::jsonio::parse_json(&meta_path, &text).map_err(|e| match e {
+        Error::Parse { location, msg, .. } => video_error(id, &meta_path, format!("at {location}: {msg}")),
+        other => other,
+    })?;
     if meta.frames == 0 {
         return Err(video_error(id, &meta_path, "video has zero frames"));
     }
     // 65535 is the JPEG limit; it also keeps H·W·3 and frame offsets far from overflow.
-    let size_ok = (1..=65535).contains(&meta.height) && (1..=65535).contains(&meta.width);
+    let size_ok = (1..=65535).contains(&meta.height)
+        && (1..=65535).contains(&meta.width)
+        && meta.height * meta.width <= MAX_FRAME_PIXELS;
     if !(size_ok && meta.fps > 0.0 && meta.fps.is_finite()) {
         return Err(video_error(
             id,
@@ -120,7 +128,9 @@ impl FrameStore for JpegStore {
         &self.meta
     }
     fn read_frames(&self, indices: &[usize], visit: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
-        let mut rgb = vec![0u8; self.meta.frame_bytes()];
+        // Allocated on the first frame whose header agrees with meta.json: a meta claiming a huge
+        // frame costs nothing until a JPEG of that size exists.
+        let mut rgb = Vec::new();
         for &index in indices {
             let path = self.dir.join(jpeg_name(index));
             if index >= self.meta.frames {
@@ -138,15 +148,24 @@ impl FrameStore for JpegStore {
     }
 }
 
-/// Decodes one JPEG into `out` (RGB [H, W, 3]), checking its size against `meta`.
-fn decode_jpeg(bytes: &[u8], meta: &VideoMeta, out: &mut [u8]) -> std::result::Result<(), String> {
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
+/// Decodes one JPEG into `out` (resized to RGB [H, W, 3]), checking its size against `meta`. The
+/// decoder is told the frame size, so a header claiming a larger image is refused before it
+/// allocates.
+fn decode_jpeg(bytes: &[u8], meta: &VideoMeta, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_max_width(meta.width)
+        .set_max_height(meta.height);
     let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().map_err(|e| format!("corrupt JPEG: {e:?}"))?;
+    // The limits make a header larger than the frame fail here, before anything is allocated.
+    decoder.decode_headers().map_err(|e| {
+        format!("corrupt JPEG, or not the {}x{} frame meta.json declares: {e:?}", meta.width, meta.height)
+    })?;
     let (width, height) = decoder.dimensions().ok_or("corrupt JPEG: no dimensions")?;
     if (height, width) != (meta.height, meta.width) {
         return Err(format!("JPEG is {width}x{height}, meta.json says {}x{}", meta.width, meta.height));
     }
+    out.resize(meta.frame_bytes(), 0);
     decoder.decode_into(out).map_err(|e| format!("corrupt JPEG: {e:?}"))
 }
 

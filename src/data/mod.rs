@@ -7,6 +7,7 @@
 pub mod annotations;
 pub mod atomic;
 pub mod clips;
+pub mod disk;
 pub mod features;
 pub mod frames;
 pub mod labels;

@@ -1,30 +1,46 @@
-//! `lofi prepare`: decodes mp4/mkv/webm/avi files with the `ffmpeg` program into the frame store,
-//! resampled to a fixed fps with the short side scaled to S, as JPEG folders or u8 `.npy` arrays.
+//! `lofi prepare`: decodes the video files of a folder with the `ffmpeg` program into the frame
+//! store, resampled to a fixed fps with the short side scaled to S, as JPEG folders or u8 `.npy`
+//! arrays.
 //!
-//! - Parallel over videos (rayon), one ffmpeg thread each, since the parallelism is across videos.
-//! - Resumable: a video whose folder already holds `meta.json` is skipped; each video is written
-//!   into `.tmp-<id>` and renamed when complete, so an interrupted run leaves no half video.
-//! - A video that fails is recorded (id, file, ffmpeg's message) in `prepare_report.json` and the
-//!   returned report; it never stops the run.
-//!
-//! The npy path reads ffmpeg's output as a PPM stream on a pipe, so frame sizes come from the
-//! decoder itself (rotation and odd aspect ratios included) and no intermediate files are written.
+//! - Parallel over videos (rayon, `--jobs` bounded by the core count), one ffmpeg thread each.
+//! - Honest: a decode shorter than the container's duration × fps (ffmpeg exits 0 on a truncated
+//!   file) is a failure, or with `allow_partial` a stored video listed under `partial`; files
+//!   that are not decoded are listed under `skipped`.
+//! - Resumable and consistent: the store records its options (`store::STORE_FILE`) and every
+//!   video's `meta.json` its own; asking for other options is an error unless `force`, which
+//!   re-decodes. Each video is decoded into a unique folder of the store's work folder and
+//!   swapped into place, so an interrupted run leaves no half video and the destination is never
+//!   missing; a leftover old copy is a warning, not a failed video.
+//! - Exclusive: a lock keeps two concurrent runs from corrupting each other or the report.
+//! - A video that fails is recorded (id, file, why) in `prepare_report.json` and the returned
+//!   report; it never stops the run.
 
-use crate::data::atomic::{fresh_dir, replace_dir, temp_sibling, write_json};
-use crate::data::frames::{check_video_id, jpeg_name, write_meta, FrameFormat, VideoMeta, META_FILE, NPY_FILE};
-use crate::data::npy::FrameWriter;
+mod ffmpeg;
+mod store;
+
+use crate::data::atomic::{fresh_dir, replace_dir, unique_name, write_json, Replaced};
+use crate::data::frames::{check_video_id, write_meta, FrameFormat, VideoMeta, META_FILE};
 use crate::error::{Error, Result};
+use ffmpeg::{check_program, judge_completeness, Decoder};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+pub use ffmpeg::die_with_parent;
+pub use store::{StoreLock, StoreRecord, STORE_FILE, WORK_DIR};
 
 /// Name of the report written into the output folder.
 pub const REPORT_FILE: &str = "prepare_report.json";
-/// File extensions taken as videos (case-insensitive).
-pub const VIDEO_EXTENSIONS: [&str; 4] = ["mp4", "mkv", "webm", "avi"];
+/// File extensions taken as videos (case-insensitive): the containers ffmpeg reads that video
+/// datasets ship in.
+pub const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "mkv", "webm", "avi", "mov", "m4v"];
+/// Largest `--fps` accepted.
+pub const MAX_FPS: f64 = 1000.0;
+/// `--short-side` bounds, px.
+pub const SHORT_SIDE_RANGE: std::ops::RangeInclusive<usize> = 16..=8192;
+/// `--jobs` may ask for at most this many decoders per core.
+pub const JOBS_PER_CORE_CAP: usize = 4;
 
 /// What to decode and how.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -38,14 +54,27 @@ pub struct PrepareOptions {
     pub jobs: usize,
     /// The ffmpeg program (a name on PATH or a path).
     pub ffmpeg: PathBuf,
+    /// The ffprobe program; `None` = the `ffprobe` beside `ffmpeg` (or on PATH).
+    pub ffprobe: Option<PathBuf>,
+    /// Store short decodes (listed under `partial`) instead of failing them.
+    pub allow_partial: bool,
+    /// Re-decode videos stored with other options instead of refusing to mix them.
+    pub force: bool,
 }
 
-/// One video that could not be prepared.
+/// One video that could not be prepared, or that was stored incomplete.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PrepareFailure {
     pub video: String,
     pub file: PathBuf,
     pub error: String,
+}
+
+/// A file of the input folder that was not decoded, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SkippedFile {
+    pub file: PathBuf,
+    pub reason: String,
 }
 
 /// Outcome of a run (also written to `REPORT_FILE`).
@@ -54,61 +83,105 @@ pub struct PrepareReport {
     pub options: PrepareOptions,
     pub prepared: Vec<String>,
     pub already_done: Vec<String>,
+    /// Stored although the decode was short (`allow_partial`), with the reason.
+    pub partial: Vec<PrepareFailure>,
     pub failed: Vec<PrepareFailure>,
+    pub skipped: Vec<SkippedFile>,
+    /// Problems that spoiled no video (an old copy that could not be removed).
+    pub warnings: Vec<String>,
 }
 
 impl PrepareOptions {
     fn validate(&self) -> Result<()> {
-        if !(self.fps > 0.0 && self.fps.is_finite()) {
-            return Err(Error::Config { flag: "--fps".into(), msg: format!("{} (must be > 0)", self.fps) });
+        let bad = |flag: &str, msg: String| Err(Error::Config { flag: flag.into(), msg });
+        if !(self.fps > 0.0 && self.fps <= MAX_FPS) {
+            return bad("--fps", format!("{} (must be in (0, {MAX_FPS}])", self.fps));
         }
-        if self.short_side < 16 {
-            return Err(Error::Config {
-                flag: "--short-side".into(),
-                msg: format!("{} (must be ≥ 16)", self.short_side),
-            });
+        if !SHORT_SIDE_RANGE.contains(&self.short_side) {
+            return bad(
+                "--short-side",
+                format!("{} (must be in {}..={})", self.short_side, SHORT_SIDE_RANGE.start(), SHORT_SIDE_RANGE.end()),
+            );
+        }
+        let cap = cores().saturating_mul(JOBS_PER_CORE_CAP);
+        if self.jobs > cap {
+            return bad(
+                "--jobs",
+                format!("{} (at most {cap}: {JOBS_PER_CORE_CAP} per core; 0 = one per core)", self.jobs),
+            );
         }
         Ok(())
     }
+
+    /// The ffprobe to use.
+    fn ffprobe(&self) -> PathBuf {
+        self.ffprobe.clone().unwrap_or_else(|| match self.ffmpeg.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => dir.join("ffprobe"),
+            None => PathBuf::from("ffprobe"),
+        })
+    }
+
+    fn record(&self) -> StoreRecord {
+        StoreRecord::new(self.format, self.fps, self.short_side)
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Fails with installation advice unless `ffmpeg -version` runs.
 pub fn check_ffmpeg(ffmpeg: &Path) -> Result<()> {
-    let ok = Command::new(ffmpeg).arg("-version").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    match ok {
-        Ok(status) if status.success() => Ok(()),
-        _ => Err(Error::Config {
-            flag: "ffmpeg".into(),
-            msg: format!(
-                "cannot run `{} -version`; install ffmpeg (Debian/Ubuntu: `apt-get install ffmpeg`) or pass --ffmpeg PATH",
-                ffmpeg.display()
-            ),
-        }),
-    }
+    check_program(ffmpeg, "--ffmpeg").map_err(|msg| Error::Config { flag: "--ffmpeg".into(), msg })
 }
 
-/// The video files in `dir` (not recursive), sorted by file name, with their ids (file stems).
-pub fn find_videos(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+/// Names a video id may not take: they are the store's own files.
+fn reserved_id(id: &str) -> bool {
+    id.starts_with('.') || [REPORT_FILE, STORE_FILE, WORK_DIR].contains(&id)
+}
+
+/// The videos of an input folder as (id, file), and the entries that are not decoded.
+pub type InputFiles = (Vec<(String, PathBuf)>, Vec<SkippedFile>);
+
+/// The video files in `dir` (not recursive), sorted by file name, with their ids (file stems),
+/// and every other entry with the reason it is not decoded.
+pub fn find_videos(dir: &Path) -> Result<InputFiles> {
     let mut found = Vec::new();
+    let mut skipped = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if path.is_file() && ext.is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.as_str())) {
-            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            found.push((id, path));
+        let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let reason = if path.is_dir() {
+            Some("a folder (not searched)".to_string())
+        } else if !ext.as_deref().is_some_and(|e| VIDEO_EXTENSIONS.contains(&e)) {
+            Some(format!("not a video extension ({})", VIDEO_EXTENSIONS.join(", ")))
+        } else if reserved_id(&id) {
+            Some("hidden, or named like a file of the store".to_string())
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => skipped.push(SkippedFile { file: path, reason }),
+            None => found.push((id, path)),
         }
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(found)
+    skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok((found, skipped))
 }
 
 /// Decodes every video of `opts.videos` into `opts.out`, ticking `progress` once per video, and
-/// writes the report. Only setup problems (no ffmpeg, unreadable folders) are errors.
+/// writes the report. Only setup problems (no ffmpeg, unreadable folders, a locked store, options
+/// that contradict the store) are errors.
 pub fn prepare(opts: &PrepareOptions, progress: &indicatif::ProgressBar) -> Result<PrepareReport> {
     opts.validate()?;
-    let videos = find_videos(&opts.videos)?;
+    let (videos, skipped) = find_videos(&opts.videos)?;
     check_ffmpeg(&opts.ffmpeg)?;
+    let ffprobe = opts.ffprobe();
+    check_program(&ffprobe, "--ffprobe").map_err(|msg| Error::Config { flag: "--ffprobe".into(), msg })?;
     fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
+    let lock = StoreLock::acquire(&opts.out)?;
     progress.set_length(videos.len() as u64);
 
     let mut seen = BTreeSet::new();
@@ -125,189 +198,130 @@ pub fn prepare(opts: &PrepareOptions, progress: &indicatif::ProgressBar) -> Resu
         }
     }
     progress.inc(failed.len() as u64);
+    check_store_options(opts, &todo)?;
+    opts.record().write(&opts.out)?;
 
+    let jobs = if opts.jobs == 0 { cores() } else { opts.jobs };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs)
+        .num_threads(jobs)
         .build()
         .map_err(|e| Error::Config { flag: "--jobs".into(), msg: e.to_string() })?;
+    let decoder = Decoder { ffmpeg: &opts.ffmpeg, ffprobe: &ffprobe, fps: opts.fps, short_side: opts.short_side };
+    let work = lock.work.clone();
     let outcomes: Vec<(String, PathBuf, Outcome)> = pool.install(|| {
         todo.into_par_iter()
             .map(|(id, file)| {
-                let outcome = prepare_one(opts, &id, &file);
+                let outcome = prepare_one(opts, &decoder, &work, &id, &file);
                 progress.inc(1);
                 (id, file, outcome)
             })
             .collect()
     });
-    let mut report = PrepareReport { options: opts.clone(), prepared: Vec::new(), already_done: Vec::new(), failed };
+    let mut report = PrepareReport {
+        options: opts.clone(),
+        prepared: Vec::new(),
+        already_done: Vec::new(),
+        partial: Vec::new(),
+        failed,
+        skipped,
+        warnings: Vec::new(),
+    };
     for (id, file, outcome) in outcomes {
         match outcome {
-            Outcome::Prepared => report.prepared.push(id),
+            Outcome::Prepared { partial, warning } => {
+                if let Some(error) = partial {
+                    report.partial.push(PrepareFailure { video: id.clone(), file, error });
+                }
+                report.warnings.extend(warning);
+                report.prepared.push(id);
+            }
             Outcome::AlreadyDone => report.already_done.push(id),
             Outcome::Failed(error) => report.failed.push(PrepareFailure { video: id, file, error }),
         }
     }
     report.failed.sort_by(|a, b| a.video.cmp(&b.video));
     write_json(&opts.out.join(REPORT_FILE), &report)?;
+    drop(lock);
     Ok(report)
 }
 
+/// Refuses, unless `force`, to resume a store whose record or stored videos were made with other
+/// options: mixing two frame rates in one store would go unnoticed until training.
+fn check_store_options(opts: &PrepareOptions, todo: &[(String, PathBuf)]) -> Result<()> {
+    if opts.force {
+        return Ok(());
+    }
+    let asked = opts.record();
+    let mut problems = Vec::new();
+    if let Some(held) = StoreRecord::load(&opts.out)? {
+        let d = asked.differences(&held);
+        if !d.is_empty() {
+            problems.push(format!("{STORE_FILE}: {}", d.join(", ")));
+        }
+    }
+    for (id, _) in todo {
+        if let Some(meta) = stored_meta(&opts.out.join(id)) {
+            let d = asked.video_differences(&meta);
+            if !d.is_empty() && problems.len() < 5 {
+                problems.push(format!("video {id}: {}", d.join(", ")));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Config {
+        flag: "--fps/--short-side/--format".into(),
+        msg: format!(
+            "the store {} holds frames made with other options ({}); pass the store's options, another --out, \
+             or --force to re-decode those videos",
+            opts.out.display(),
+            problems.join("; ")
+        ),
+    })
+}
+
+/// The `meta.json` of a stored video folder, if it has a readable one.
+fn stored_meta(dir: &Path) -> Option<VideoMeta> {
+    let text = fs::read(dir.join(META_FILE)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
 enum Outcome {
-    Prepared,
+    Prepared { partial: Option<String>, warning: Option<String> },
     AlreadyDone,
     Failed(String),
 }
 
-fn prepare_one(opts: &PrepareOptions, id: &str, file: &Path) -> Outcome {
+fn prepare_one(opts: &PrepareOptions, decoder: &Decoder, work: &Path, id: &str, file: &Path) -> Outcome {
     let dest = opts.out.join(id);
-    if dest.join(META_FILE).is_file() {
-        return Outcome::AlreadyDone;
-    }
-    let tmp = temp_sibling(&dest);
-    let result = fresh_dir(&tmp).map_err(|e| e.to_string()).and_then(|()| match opts.format {
-        FrameFormat::Jpeg => decode_jpeg(opts, file, &tmp),
-        FrameFormat::Npy => decode_npy(opts, file, &tmp),
-    });
-    let result = result
-        .and_then(|meta| write_meta(&tmp, &meta).and_then(|()| replace_dir(&tmp, &dest)).map_err(|e| e.to_string()));
-    match result {
-        Ok(()) => Outcome::Prepared,
-        Err(error) => {
-            // Best effort: the next run starts this video from scratch anyway.
-            let _ = fs::remove_dir_all(&tmp);
-            Outcome::Failed(error)
+    if let Some(meta) = stored_meta(&dest) {
+        if opts.record().video_differences(&meta).is_empty() {
+            return Outcome::AlreadyDone;
         }
     }
-}
-
-/// ffmpeg arguments shared by both formats: quiet, one thread, first video stream, fps + scale.
-fn ffmpeg_command(opts: &PrepareOptions, file: &Path) -> Command {
-    let s = opts.short_side;
-    // -2 keeps the aspect ratio with an even long side; the short side is exactly S.
-    let filter = format!("fps={},scale=w='if(lte(iw,ih),{s},-2)':h='if(lte(iw,ih),-2,{s})'", opts.fps);
-    let mut cmd = Command::new(&opts.ffmpeg);
-    cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i"])
-        .arg(file)
-        .args(["-map", "0:v:0", "-an", "-sn", "-vf", &filter]);
-    cmd
-}
-
-/// The last lines of ffmpeg's stderr, for the report.
-fn ffmpeg_message(stderr: &[u8], status: std::process::ExitStatus) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
-    format!("ffmpeg failed ({status}): {tail}")
-}
-
-fn decode_jpeg(opts: &PrepareOptions, file: &Path, tmp: &Path) -> std::result::Result<VideoMeta, String> {
-    let output = ffmpeg_command(opts, file)
-        .args(["-q:v", "2", "-start_number", "1"])
-        .arg(tmp.join("img_%05d.jpg"))
-        .output()
-        .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
-    if !output.status.success() {
-        return Err(ffmpeg_message(&output.stderr, output.status));
-    }
-    let frames = fs::read_dir(tmp).map_err(|e| e.to_string())?.count();
-    if frames == 0 {
-        return Err("ffmpeg produced no frames".into());
-    }
-    // Frames are numbered contiguously from img_00001.jpg; the first one gives the size.
-    if !tmp.join(jpeg_name(frames - 1)).is_file() {
-        return Err(format!("ffmpeg wrote {frames} files but not {}", jpeg_name(frames - 1)));
-    }
-    let first = fs::read(tmp.join(jpeg_name(0))).map_err(|e| e.to_string())?;
-    let mut decoder = zune_jpeg::JpegDecoder::new(zune_jpeg::zune_core::bytestream::ZCursor::new(&first));
-    decoder.decode_headers().map_err(|e| format!("ffmpeg wrote an unreadable JPEG: {e:?}"))?;
-    let (width, height) = decoder.dimensions().ok_or("ffmpeg wrote a JPEG without dimensions")?;
-    Ok(VideoMeta { format: FrameFormat::Jpeg, fps: opts.fps, frames, height, width })
-}
-
-fn decode_npy(opts: &PrepareOptions, file: &Path, tmp: &Path) -> std::result::Result<VideoMeta, String> {
-    let mut child = ffmpeg_command(opts, file)
-        .args(["-f", "image2pipe", "-c:v", "ppm", "-"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
-    // Drain stderr on its own thread so a chatty ffmpeg cannot block on a full pipe.
-    let mut stderr = child.stderr.take().ok_or("ffmpeg stderr missing")?;
-    let stderr_thread = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let stdout = child.stdout.take().ok_or("ffmpeg stdout missing")?;
-    let written = write_ppm_stream(BufReader::new(stdout), &tmp.join(NPY_FILE));
-    let status = child.wait().map_err(|e| format!("ffmpeg: {e}"))?;
-    let stderr = stderr_thread.join().unwrap_or_default();
-    if !status.success() {
-        return Err(ffmpeg_message(&stderr, status));
-    }
-    let (frames, height, width) = written?;
-    if frames == 0 {
-        return Err("ffmpeg produced no frames".into());
-    }
-    Ok(VideoMeta { format: FrameFormat::Npy, fps: opts.fps, frames, height, width })
-}
-
-/// Reads one whitespace-delimited ASCII number of a PPM header.
-fn ppm_number(reader: &mut impl BufRead) -> std::result::Result<Option<usize>, String> {
-    let mut digits = String::new();
-    loop {
-        let mut byte = [0u8];
-        if reader.read(&mut byte).map_err(|e| e.to_string())? == 0 {
-            return if digits.is_empty() { Ok(None) } else { Err("truncated PPM header".into()) };
-        }
-        match byte[0] {
-            b'0'..=b'9' => digits.push(byte[0] as char),
-            b' ' | b'\t' | b'\n' | b'\r' if digits.is_empty() => {}
-            b' ' | b'\t' | b'\n' | b'\r' => return digits.parse().map(Some).map_err(|e| format!("PPM header: {e}")),
-            other => return Err(format!("unexpected byte {other:#x} in PPM header")),
-        }
-    }
-}
-
-/// Copies a stream of binary PPM (P6, maxval 255) frames into a `.npy` array; returns (T, H, W).
-fn write_ppm_stream(mut reader: impl BufRead, path: &Path) -> std::result::Result<(usize, usize, usize), String> {
-    let mut writer: Option<FrameWriter> = None;
-    let mut frame = Vec::new();
-    loop {
-        let mut magic = [0u8; 2];
-        match reader.read(&mut magic[..1]).map_err(|e| e.to_string())? {
-            0 => break,
-            _ => reader.read_exact(&mut magic[1..]).map_err(|e| e.to_string())?,
-        }
-        if &magic != b"P6" {
-            return Err(format!("ffmpeg output is not a PPM stream (magic {magic:?})"));
-        }
-        let (Some(width), Some(height), Some(255)) =
-            (ppm_number(&mut reader)?, ppm_number(&mut reader)?, ppm_number(&mut reader)?)
-        else {
-            return Err("unsupported PPM header (need 8-bit P6)".into());
+    let tmp = work.join(unique_name("video"));
+    let decoded = fresh_dir(&tmp).map_err(|e| e.to_string()).and_then(|()| decoder.decode(file, &tmp, opts.format));
+    let result = decoded.and_then(|d| {
+        let verdict = judge_completeness(d.meta.frames, decoder.duration(file), opts.fps, &d.stderr_tail);
+        let partial = match verdict {
+            Ok(()) => None,
+            Err(why) if opts.allow_partial => Some(why),
+            Err(why) => return Err(why),
         };
-        if width == 0 || height == 0 || width > 65535 || height > 65535 {
-            return Err(format!("ffmpeg produced a {width}x{height} frame"));
-        }
-        if writer.is_none() {
-            writer = Some(FrameWriter::create(path, &[height, width, 3]).map_err(|e| e.to_string())?);
-        }
-        frame.resize(height * width * 3, 0);
-        reader.read_exact(&mut frame).map_err(|e| format!("truncated frame: {e}"))?;
-        if let Some(w) = writer.as_mut() {
-            if w.frame_shape() != [height, width, 3] {
-                return Err(format!("frame size changed to {width}x{height} mid-video"));
+        write_meta(&tmp, &d.meta).map_err(|e| e.to_string())?;
+        let replaced = replace_dir(&tmp, &dest).map_err(|e| e.to_string())?;
+        let warning = match replaced {
+            Replaced::Clean => None,
+            Replaced::OldCopyLeft(old, why) => {
+                Some(format!("video {id}: the old copy, moved to {}, could not be removed: {why}", old.display()))
             }
-            w.push(&frame).map_err(|e| e.to_string())?;
-        }
-    }
-    match writer {
-        Some(w) => {
-            let shape = w.frame_shape().to_vec();
-            let frames = w.finish().map_err(|e| e.to_string())?;
-            Ok((frames, shape[0], shape[1]))
-        }
-        None => Ok((0, 0, 0)),
-    }
+        };
+        Ok(Outcome::Prepared { partial, warning })
+    });
+    result.unwrap_or_else(|error| {
+        // Best effort: the work folder is emptied by the next run anyway.
+        let _ = fs::remove_dir_all(&tmp);
+        Outcome::Failed(error)
+    })
 }

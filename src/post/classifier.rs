@@ -41,7 +41,12 @@ impl VideoClassScores {
     /// Reads a classifier file.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let raw: RawScores = parse_json(path, &bytes)?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Parses the content of a classifier file; `path` is only used in error messages.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let raw: RawScores = parse_json(path, bytes)?;
         if let Some((id, scores)) = raw.results.0.iter().find(|(_, s)| s.len() != raw.class.len()) {
             return Err(parse_error(
                 path,

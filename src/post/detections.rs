@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::jsonio::{parse_json, InOrder, Ordered};
+use crate::jsonio::{parse_json_reporting, InOrder, Ordered, UnknownKey};
 use crate::{Error, Result};
 
 /// One detection: a class label, a confidence and `[start, end]` in seconds.
@@ -31,6 +31,9 @@ pub struct ResultFile {
     pub results: Vec<(String, Vec<Detection>)>,
     /// Free-form, as the format allows; written as `{}` when there is nothing to say.
     pub external_data: serde_json::Value,
+    /// Keys the layout does not define, found when the file was read (never written). A misspelt
+    /// `segment` or `score` is an error already (they are required); this catches the rest.
+    pub unknown_keys: Vec<UnknownKey>,
 }
 
 impl ResultFile {
@@ -40,6 +43,7 @@ impl ResultFile {
             version: version.into(),
             results: Vec::new(),
             external_data: serde_json::Value::Object(serde_json::Map::new()),
+            unknown_keys: Vec::new(),
         }
     }
 
@@ -51,13 +55,13 @@ impl ResultFile {
 
     /// Parses the content of a result file; `path` is only used in error messages.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
-        let raw: RawResultFile = parse_json(path, bytes)?;
+        let (raw, unknown_keys): (RawResultFile, _) = parse_json_reporting(path, bytes)?;
         let version = match raw.version {
             Some(serde_json::Value::String(s)) => s,
             Some(other) => other.to_string(),
             None => String::new(),
         };
-        Ok(Self { version, results: raw.results.0, external_data: raw.external_data })
+        Ok(Self { version, results: raw.results.0, external_data: raw.external_data, unknown_keys })
     }
 
     /// The file as JSON text. Fails on a non-finite score or time, which JSON cannot hold

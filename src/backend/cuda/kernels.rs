@@ -145,6 +145,7 @@ kernels! {
     WeightedBceFwd => Loss, "weighted_bce_fwd";
     WeightedBceBwd => Loss, "weighted_bce_bwd";
     GatherAxisFwd => Gather, "gather_axis_fwd";
+    ScatterPlanFwd => Gather, "scatter_plan_fwd";
     ScatterAddAxisFwd => Gather, "scatter_add_axis_fwd";
     AdamUpdate => Optim, "adam_update";
     MaxPool2dFwd => Pool, "maxpool2d_fwd";

@@ -3,10 +3,15 @@
 //! Each case draws random inputs, rounds them to the kernel's dtype so both sides see identical
 //! values, runs the CUDA kernel into outputs poisoned with NaN (an element the kernel fails to
 //! write shows up as NaN, and NaN never passes), runs the CPU twin in f32 on the same values, and
-//! reports the per-tensor scaled error max|gpu − cpu| / max|cpu|, the worst over the case's output
-//! tensors. Tolerances (DESIGN.md §5): 1e-5 for fp32 with TF32 off, 2e-3 for TF32 GEMM, 2e-2 for
-//! bf16. The list of cases covers every entry of the kernel registry (a unit test checks that).
+//! reports the worst per-element error over the case's outputs (`compare`: relative with an
+//! absolute floor; index outputs exactly). Every case runs twice on the same inputs, and the two
+//! runs' outputs must agree bit for bit (determinism). Tolerances: 1e-5 for fp32 with TF32 off,
+//! 2e-3 for TF32 GEMM, 2e-2 for bf16. Sizes make every grid-stride and block loop run more than
+//! once on devices of up to `MAX_SMS` multiprocessors (a unit test checks the arithmetic). The
+//! list of cases covers every entry of the kernel registry (a unit test checks that), and a unit
+//! test runs every f32 case with the CPU standing in for the device.
 
+pub mod compare;
 mod head;
 
 use crate::rng::Rng as LofiRng;
@@ -26,6 +31,14 @@ use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, Binary, SgdStep, ShiftGeom, Unary};
 use crate::tensor::{DType, Device, Tensor};
 use crate::{Error, Result};
+
+pub use compare::{cpu_standin, with_cpu_standin};
+
+/// The largest device the case sizes are made for (an H200 has 132 SMs): the grid cap of
+/// `launch::blocks` is 16 blocks per SM, so loops over more than `MAX_GRID_BLOCKS` blocks, or
+/// more than `MAX_GRID_BLOCKS · 256` elements, run at least twice.
+pub const MAX_SMS: usize = 160;
+pub const MAX_GRID_BLOCKS: usize = MAX_SMS * 16;
 
 pub const TOL_F32: f64 = 1e-5;
 pub const TOL_TF32: f64 = 2e-3;
@@ -73,15 +86,36 @@ impl Case {
         Case { name: name.to_string(), kernels: kernels.to_vec(), dtype, tf32: false, tolerance, run }
     }
 
-    /// Runs the case on `dev` (a CUDA device) with inputs drawn from `seed`.
+    /// Runs the case on `dev` (a CUDA device, or any device under `with_cpu_standin`) twice with
+    /// inputs drawn from `seed`: the error is the first run's, and a difference between the two
+    /// runs' outputs is a failure.
     pub fn run(&self, dev: &Device, seed: u64) -> Check {
-        let mut rng = LofiRng::seeded(seed);
+        let once = || -> Result<(f64, Vec<u64>)> {
+            let mut rng = LofiRng::seeded(seed);
+            compare::start_recording();
+            let err = (self.run)(dev, self.dtype, &mut rng)?;
+            Ok((err, compare::take_digests()))
+        };
         let result = (|| {
-            let cuda = dev.cuda_device().ok_or_else(|| Error::NoCuda("selftest needs a CUDA device".into()))?;
-            cuda.set_tf32(self.tf32)?;
-            let err = (self.run)(dev, self.dtype, &mut rng);
-            cuda.set_tf32(false)?;
-            err
+            let cuda = dev.cuda_device();
+            if cuda.is_none() && !cpu_standin() {
+                return Err(Error::NoCuda("selftest needs a CUDA device".into()));
+            }
+            if let Some(c) = cuda {
+                c.set_tf32(self.tf32)?;
+            }
+            let runs = once().and_then(|first| once().map(|second| (first, second)));
+            if let Some(c) = cuda {
+                c.set_tf32(false)?;
+            }
+            let ((err, first), (_, second)) = runs?;
+            if first != second {
+                let k = first.iter().zip(&second).position(|(a, b)| a != b).unwrap_or(first.len().min(second.len()));
+                return Err(Error::Cuda(format!(
+                    "not deterministic: output {k} differs between two runs on the same inputs"
+                )));
+            }
+            Ok(err)
         })();
         match result {
             Ok(error) => Check { name: self.name.clone(), error, tolerance: self.tolerance, failure: None },
@@ -190,26 +224,23 @@ pub(crate) fn poisoned_pair(dims: &[usize], dtype: DType, dev: &Device) -> Resul
     Ok((gpu, Tensor::zeros([n], DType::F32, &Device::cpu())?.reshape(dims)?))
 }
 
-/// max|gpu − cpu| / max|cpu| over one tensor; NaN or ∞ anywhere makes it NaN (a failure).
+/// The absolute floor of the per-element error for the unit-scale values the cases draw.
+pub const UNIT_FLOOR: f64 = 1.0;
+
+/// The worst per-element error of one floating output (`compare::element_error` at the unit
+/// floor); NaN or ∞ anywhere makes it NaN (a failure). Records the output for the determinism
+/// check.
 pub(crate) fn scaled_error(gpu: &Tensor, cpu: &Tensor) -> Result<f64> {
-    let (g, c) = (gpu.to_f64_vec()?, cpu.to_f64_vec()?);
-    if g.len() != c.len() {
-        return Err(Error::shape("selftest", format!("{} vs {} elements", g.len(), c.len())));
-    }
-    let mut max_diff = 0.0f64;
-    let mut max_ref = 0.0f64;
-    for (a, b) in g.iter().zip(&c) {
-        if !a.is_finite() || !b.is_finite() {
-            return Ok(f64::NAN);
-        }
-        max_diff = max_diff.max((a - b).abs());
-        max_ref = max_ref.max(b.abs());
-    }
-    Ok(max_diff / max_ref.max(f64::MIN_POSITIVE))
+    compare::element_error(gpu, cpu, UNIT_FLOOR)
 }
 
+/// The backend under test: CUDA, or the CPU under `with_cpu_standin`.
 fn cuda() -> &'static dyn Backend {
-    super::backend()
+    if cpu_standin() {
+        &CpuBackend
+    } else {
+        super::backend()
+    }
 }
 
 // ---- the cases -------------------------------------------------------------------------------------
@@ -319,13 +350,20 @@ fn sum_case(
 
 fn sum_rows(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     // A row sum longer than a block, one shorter than a warp, and a small strided inner.
-    sum_case(dev, dt, rng, &[(37, 3001, 1), (5, 19, 1), (3, 257, 7)], Kernel::SumAxisFwd)
+    // And more outputs than the grid has blocks, so the block loop runs twice.
+    sum_case(dev, dt, rng, &SUM_ROWS_SHAPES, Kernel::SumAxisFwd)
 }
 
 fn sum_wide(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     // A partial last tile (1000 = 31·32 + 8) and an axis shorter than the block's 8 rows.
-    sum_case(dev, dt, rng, &[(4, 33, 1000), (3, 5, 64)], Kernel::SumAxisWideFwd)
+    // And more 32-wide tiles than the grid has blocks.
+    sum_case(dev, dt, rng, &SUM_WIDE_SHAPES, Kernel::SumAxisWideFwd)
 }
+
+/// (outer, axis, inner) of the row-sum cases; the first has outer · inner > `MAX_GRID_BLOCKS`.
+pub(crate) const SUM_ROWS_SHAPES: [(usize, usize, usize); 4] = [(2700, 37, 1), (37, 3001, 1), (5, 19, 1), (3, 257, 7)];
+/// (outer, axis, inner) of the wide-sum cases; the first has outer · ⌈inner/32⌉ > `MAX_GRID_BLOCKS`.
+pub(crate) const SUM_WIDE_SHAPES: [(usize, usize, usize); 3] = [(3, 5, 30_000), (4, 33, 1000), (3, 5, 64)];
 
 fn broadcast(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
     let (outer, axis, inner) = (4, 33, 1001);
@@ -376,7 +414,9 @@ fn matmul(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {
         };
         cuda().matmul(&a, &w, &y, batch, m, k, n, ta, tw, beta)?;
         CpuBackend.matmul(&ac, &wc, &yc, batch, m, k, n, ta, tw, beta)?;
-        worst = worst.max(scaled_error(&y, &yc)?);
+        // Outputs are sums of k products of U(−1, 1) values, standard deviation √k / 3; below
+        // that the error is absolute in those units (TF32's 10-bit mantissa errs by ≈ 1e-3 of it).
+        worst = worst.max(compare::element_error(&y, &yc, (k as f64).sqrt() / 3.0)?);
     }
     Ok(worst)
 }
@@ -409,11 +449,45 @@ mod tests {
         let r = Tensor::from_slice(&[2.0f32, -4.0], [2], &cpu).unwrap();
         let g = Tensor::from_slice(&[2.0f32, -3.96], [2], &cpu).unwrap();
         let e = scaled_error(&g, &r).unwrap();
-        assert!((e - 0.01).abs() < 1e-6, "{e}");
+        assert!((e - 0.01).abs() < 1e-6, "per element: 0.04 / 4 = 0.01, got {e}");
         let nan = Tensor::from_slice(&[f32::NAN, -4.0], [2], &cpu).unwrap();
         let e = scaled_error(&nan, &r).unwrap();
         let check = Check { name: "x".into(), error: e, tolerance: 1.0, failure: None };
         assert!(!check.passed(), "a NaN output must fail");
+    }
+
+    /// Every f32 case runs with the CPU standing in for the device: its inputs are accepted by
+    /// the twin, its outputs are finite, its comparison is exact (same code on both sides) and
+    /// the two runs agree. bf16 cases need the device (the CPU twins are f32/f64).
+    #[test]
+    fn every_f32_case_runs_against_the_cpu_standin() {
+        let cpu = Device::cpu();
+        let failed: Vec<String> = with_cpu_standin(|| {
+            cases()
+                .iter()
+                .filter(|c| c.dtype == DType::F32)
+                .map(|c| c.run(&cpu, 11))
+                .filter(|c| !(c.passed() && c.error == 0.0))
+                .map(|c| format!("{}: error {} {:?}", c.name, c.error, c.failure))
+                .collect()
+        });
+        assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    /// The sizes that make loops run twice exceed the grid cap of the largest device they are for.
+    #[test]
+    fn loop_sizes_exceed_the_grid_cap() {
+        let threads = MAX_GRID_BLOCKS * super::super::launch::BLOCK as usize;
+        assert!(N > threads, "elementwise N");
+        let (outer, _, inner) = SUM_ROWS_SHAPES[0];
+        assert!(outer * inner > MAX_GRID_BLOCKS, "row sums");
+        let (outer, _, inner) = SUM_WIDE_SHAPES[0];
+        assert!(outer * inner.div_ceil(32) > MAX_GRID_BLOCKS, "wide sums");
+        assert!(norm::BN_SHAPES.iter().any(|&(_, c, _)| c > MAX_GRID_BLOCKS), "BN channels");
+        assert!(
+            head::ALIGN_SHAPES.iter().any(|&(b, c, _, _)| b * c > MAX_GRID_BLOCKS),
+            "Align1D rows of the smem backward"
+        );
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! its own random stream, so the output is byte-identical whatever the thread count.
 //! `docs/synthetic.md` says what defines each class and what makes the benchmark hard.
 
+pub mod budget;
 pub mod clips;
 pub mod motion;
+pub mod output;
 pub mod render;
 pub mod video;
 pub mod writer;
@@ -17,7 +19,7 @@ use crate::error::{Error, Result};
 
 pub use motion::{Motion, FPS, SIZE};
 pub use video::{plan_video, Split, VideoPlan};
-pub use writer::{generate, SynthSummary};
+pub use writer::{generate, generate_with, SynthOptions, SynthSummary};
 
 /// What the actor does outside actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -143,23 +145,99 @@ impl SynthConfig {
         }
     }
 
-    /// Rejects parameters the generator cannot honour.
+    /// Rejects parameters the generator cannot honour, naming the flag (or, for knobs without a
+    /// flag, the field). Counts are bounded ([`budget`]) so that no size computed from them can
+    /// overflow; every range must be finite and ordered, since drawing from a reversed or NaN
+    /// range would panic.
     pub fn validate(&self) -> Result<()> {
         let bad = |flag: &str, msg: String| Err(Error::Config { flag: flag.into(), msg });
-        if self.videos_per_split == 0 {
-            return bad("--videos", "must be at least 1".into());
+        if !(1..=budget::MAX_VIDEOS_PER_SPLIT).contains(&self.videos_per_split) {
+            return bad(
+                "--videos",
+                format!("{} (must be in 1..={})", self.videos_per_split, budget::MAX_VIDEOS_PER_SPLIT),
+            );
         }
-        for (flag, v) in [
-            ("--wander-sigma", self.wander_sigma),
-            ("--distractor-sigma", self.distractor_sigma),
-            ("--ramp", self.ramp_s),
+        if self.clips > budget::MAX_CLIPS {
+            return bad("--clips", format!("{} (at most {})", self.clips, budget::MAX_CLIPS));
+        }
+        for (flag, v, hi) in [
+            ("--wander-sigma", self.wander_sigma, MAX_SIGMA),
+            ("--distractor-sigma", self.distractor_sigma, MAX_SIGMA),
+            ("--ramp", self.ramp_s, MAX_RAMP_S),
         ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return bad(flag, format!("{v} (must be a finite number ≥ 0)"));
+            if !(0.0..=hi).contains(&v) {
+                return bad(flag, format!("{v} (must be a number in [0, {hi}])"));
             }
         }
         if !(0.0..=1.0).contains(&self.ctx_p) {
             return bad("--ctx-p", format!("{} (must be in [0, 1])", self.ctx_p));
+        }
+        // Knobs without a flag (library callers): seconds and counts the generator draws from.
+        let ranges = [
+            ("duration_s", self.duration_s, MAX_DURATION_S),
+            ("action_s", self.action_s, MAX_DURATION_S),
+            ("clip_phase_s", self.clip_phase_s, MAX_DURATION_S),
+        ];
+        for (field, [lo, hi], max) in ranges {
+            if !(0.0 <= lo && lo <= hi && hi <= max) {
+                return bad(field, format!("[{lo}, {hi}] (must satisfy 0 ≤ lo ≤ hi ≤ {max})"));
+            }
+        }
+        if self.duration_s[0] * (FPS as f64) < 1.0 {
+            return bad("duration_s", format!("{:?}: a video needs at least one frame", self.duration_s));
+        }
+        if !(0.0..=MAX_DURATION_S).contains(&self.min_gap_s) {
+            return bad("min_gap_s", format!("{} (must be in [0, {MAX_DURATION_S}])", self.min_gap_s));
+        }
+        if !(self.return_tau_s > 0.0 && self.return_tau_s <= MAX_DURATION_S) {
+            return bad("return_tau_s", format!("{} (must be in (0, {MAX_DURATION_S}])", self.return_tau_s));
+        }
+        if !(self.actions[0] <= self.actions[1] && self.actions[1] <= MAX_ACTIONS) {
+            return bad("actions", format!("{:?} (must satisfy lo ≤ hi ≤ {MAX_ACTIONS})", self.actions));
+        }
+        if !(1..=MAX_CLIP_FRAMES).contains(&self.clip_frames) {
+            return bad("clip_frames", format!("{} (must be in 1..={MAX_CLIP_FRAMES})", self.clip_frames));
+        }
+        for (field, scene) in [("video_scene", &self.video_scene), ("source_scene", &self.source_scene)] {
+            scene.validate().map_err(|msg| Error::Config { flag: field.into(), msg })?;
+        }
+        Ok(())
+    }
+}
+
+/// Largest wander σ accepted, px/s: already 30 frame widths per second, pure noise.
+pub const MAX_SIGMA: f64 = 1000.0;
+/// Longest soft onset accepted, s (actions last at most a few seconds by default).
+pub const MAX_RAMP_S: f64 = 3600.0;
+/// Longest video, action or clip phase accepted, s (an hour of 32×32 frames is 88 MB).
+pub const MAX_DURATION_S: f64 = 3600.0;
+/// Most actions per video accepted.
+pub const MAX_ACTIONS: usize = 1000;
+/// Most frames per trimmed clip accepted.
+pub const MAX_CLIP_FRAMES: usize = 1024;
+
+impl SceneParams {
+    /// `Err(reason)` unless every range is finite, ordered and inside the frame.
+    fn validate(&self) -> std::result::Result<(), String> {
+        let size = SIZE as f64;
+        for (what, [lo, hi], max) in [
+            ("radius", self.radius, size),
+            ("amplitude", self.amplitude, size),
+            ("period", self.period, MAX_DURATION_S),
+        ] {
+            if !(0.0 <= lo && lo <= hi && hi <= max) {
+                return Err(format!("{what} [{lo}, {hi}] must satisfy 0 ≤ lo ≤ hi ≤ {max}"));
+            }
+        }
+        // Not NaN and not negative (checked above), so this is the only way to be non-positive.
+        if self.period[0] == 0.0 {
+            return Err(format!("period {:?} must be positive", self.period));
+        }
+        if !(1 <= self.objects[0] && self.objects[0] <= self.objects[1] && self.objects[1] <= 64) {
+            return Err(format!("objects {:?} must satisfy 1 ≤ lo ≤ hi ≤ 64", self.objects));
+        }
+        if !((0.0..=1.0).contains(&self.tex_amp) && (0.0..=1.0).contains(&self.noise)) {
+            return Err(format!("tex_amp {} and noise {} must lie in [0, 1]", self.tex_amp, self.noise));
         }
         Ok(())
     }

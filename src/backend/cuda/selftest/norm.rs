@@ -19,8 +19,10 @@ pub(super) fn cases(dtype: DType) -> Vec<Case> {
     ]
 }
 
-/// (n, c, hw): a ResNet stage shape, more channels than one block's reach, and hw = 1.
-const BN: [(usize, usize, usize); 3] = [(6, 37, 399), (2, 301, 49), (33, 8, 1)];
+/// (n, c, hw): a ResNet stage shape, more channels than one block's reach, hw = 1, and more
+/// channels than the grid has blocks (`MAX_GRID_BLOCKS`), so the kernels' channel loop runs twice.
+pub(super) const BN_SHAPES: [(usize, usize, usize); 4] = [(6, 37, 399), (2, 301, 49), (33, 8, 1), (2, 2600, 3)];
+const BN: [(usize, usize, usize); 4] = BN_SHAPES;
 const BN_EPS: f64 = 1e-5;
 
 fn bn_fwd_train(dev: &Device, dt: DType, rng: &mut LofiRng) -> Result<f64> {

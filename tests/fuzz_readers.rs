@@ -4,7 +4,8 @@
 //! (`fuzz_support`) and fails on any panic, on an input that takes more than a second, or on a
 //! peak allocation above the reader's stated bound (the `memory_limit` column).
 //!
-//! Adding a reader (the TOML configs and training checkpoints, once they exist) is one `run`
+//! Also the training formats: stage configurations and pipeline configurations (TOML), and
+//! training checkpoints (safetensors with lofi's metadata). Adding a reader is one `run`
 //! function, one `seeds` function and one line in `READERS` plus a one-line test.
 //! Knobs: `LOFI_FUZZ_ITERS` (default 10,000), `LOFI_FUZZ_SEED`, `LOFI_FUZZ_CORPUS` (where
 //! findings go), `LOFI_FUZZ_TRACK=1` (keep the in-flight input for aborts); `tools/fuzz.sh` sets
@@ -210,6 +211,113 @@ fn safetensors_seeds(scratch: &Path) -> Vec<Vec<u8>> {
     }
 }
 
+// ---- training formats -------------------------------------------------------------------------------
+
+const CONFIG_KEYS: &[&str] = &[
+    "stage",
+    "seed",
+    "log_every",
+    "model",
+    "encoder",
+    "head",
+    "snippets_per_call",
+    "recompute",
+    "precision",
+    "data",
+    "batch",
+    "epochs",
+    "steps",
+    "loader_threads",
+    "optim",
+    "kind",
+    "lr",
+    "weight_decay",
+    "momentum",
+    "encoder_lr",
+    "schedule",
+    "milestones",
+    "gamma",
+    "every_epochs",
+    "min_factor",
+    "warmup_steps",
+    "loss",
+    "snippet_class_weight",
+    "checkpoint",
+    "every",
+    "keep",
+    "acp",
+    "holdout",
+    "lofi",
+    "config",
+    "ratio",
+    "full",
+    "s",
+    "t",
+    "st",
+    "cycle_batches",
+    "methods",
+    "synth",
+    "videos",
+    "clips",
+    "extract",
+    "lofi-t",
+    "cosine",
+    "adam",
+    "sgd",
+];
+
+fn train_config(_: &Path, b: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(b) else { return false };
+    let cfg = lofi::train::config::TrainConfig::parse(lofi::train::config::Stage::Lofi, text, Path::new("run.toml"));
+    cfg.is_ok_and(|c| c.validate().is_ok())
+}
+
+fn config_seeds(_: &Path) -> Vec<Vec<u8>> {
+    let defaults = lofi::train::config::TrainConfig::defaults(lofi::train::config::Stage::Lofi);
+    vec![
+        defaults.to_toml().unwrap_or_else(|e| panic!("{e}")).into_bytes(),
+        b"[optim]\nkind = \"sgd\"\nlr = 0.1\n[schedule]\nkind = \"multistep\"\nmilestones = [0.75, 900]\n".to_vec(),
+    ]
+}
+
+fn pipeline_config(scratch: &Path, b: &[u8]) -> bool {
+    let path = scratch.join("pipeline.toml");
+    std::fs::write(&path, b).is_ok() && lofi::pipeline::PipelineConfig::load(&path).is_ok()
+}
+
+fn pipeline_seeds(_: &Path) -> Vec<Vec<u8>> {
+    vec![b"methods = [\"acp\", \"lofi-t\"]\n[synth]\nvideos = 6\nclips = 360\n[stage.acp]\ndata = { steps = 40, batch = 32 }\n[stage.lofi]\nlofi = { ratio = 4.0 }\n".to_vec()]
+}
+
+fn checkpoint(scratch: &Path, b: &[u8]) -> bool {
+    let path = scratch.join("checkpoints").join("step-000000001.safetensors");
+    let written = std::fs::create_dir_all(path.parent().unwrap_or(scratch)).and_then(|_| std::fs::write(&path, b));
+    written.is_ok() && lofi::train::checkpoint::read(&path, &Device::cpu()).is_ok()
+}
+
+fn checkpoint_seeds(scratch: &Path) -> Vec<Vec<u8>> {
+    use lofi::train::checkpoint::{write, Position, Snapshot};
+    let ps = params();
+    let optim = vec![("head/conv1.weight.exp_avg".to_string(), ps[0].value())];
+    let snap = Snapshot {
+        stage: "head",
+        seed: 3,
+        position: Position { step: 1, epoch: 0, batch: 1 },
+        params: &ps,
+        optim_tensors: optim,
+        adam_steps: vec![("head".into(), 1)],
+        rng_streams: std::collections::BTreeMap::from([("loss".to_string(), "per step".to_string())]),
+    };
+    let run = scratch.join("seed-run");
+    match write(&run, &snap, 1) {
+        Ok(path) => std::fs::read(path).into_iter().collect(),
+        Err(e) => panic!("cannot write the checkpoint seed: {e}"),
+    }
+}
+
+const CHECKPOINT_NAMES: &[&str] =
+    &["model/conv1.weight", "model/bn1.running_mean", "model/fc.bias", "optim/head/conv1.weight.exp_avg"];
+
 /// The readers and their stated memory bounds (bytes at peak for one input of `b.len()` bytes).
 const READERS: &[Reader] = &[
     Reader {
@@ -267,6 +375,27 @@ const READERS: &[Reader] = &[
         shape: Shape::Safetensors { names: TENSOR_NAMES },
         seeds: safetensors_seeds,
         run: safetensors,
+        memory_limit: |b| MIB + 8 * b.len(),
+    },
+    Reader {
+        name: "train_config",
+        shape: Shape::Toml { keys: CONFIG_KEYS },
+        seeds: config_seeds,
+        run: train_config,
+        memory_limit: |b| MIB + 64 * b.len(),
+    },
+    Reader {
+        name: "pipeline_config",
+        shape: Shape::Toml { keys: CONFIG_KEYS },
+        seeds: pipeline_seeds,
+        run: pipeline_config,
+        memory_limit: |b| MIB + 64 * b.len(),
+    },
+    Reader {
+        name: "checkpoint",
+        shape: Shape::Safetensors { names: CHECKPOINT_NAMES },
+        seeds: checkpoint_seeds,
+        run: checkpoint,
         memory_limit: |b| MIB + 8 * b.len(),
     },
 ];
@@ -336,6 +465,19 @@ fn fuzz_jpeg_frame() {
 #[test]
 fn fuzz_safetensors() {
     fuzz_reader("safetensors");
+}
+
+#[test]
+fn fuzz_train_config() {
+    fuzz_reader("train_config");
+}
+#[test]
+fn fuzz_pipeline_config() {
+    fuzz_reader("pipeline_config");
+}
+#[test]
+fn fuzz_checkpoint() {
+    fuzz_reader("checkpoint");
 }
 
 #[test]

@@ -20,6 +20,10 @@ pub enum Shape {
         names: &'static [&'static str],
     },
     Jpeg,
+    /// TOML whose tables and keys use `keys` (a configuration's vocabulary).
+    Toml {
+        keys: &'static [&'static str],
+    },
 }
 
 const JSON_TOKENS: &[&[u8]] = &[
@@ -49,6 +53,30 @@ const JSON_TOKENS: &[&[u8]] = &[
     b"\xff\xfe",
     b"\"..\"",
     b"\"/\"",
+];
+const TOML_TOKENS: &[&[u8]] = &[
+    b"[",
+    b"]",
+    b"[[",
+    b"]]",
+    b"=",
+    b"\"",
+    b"'''",
+    b"\"\"\"",
+    b"\n",
+    b"#",
+    b".",
+    b"inf",
+    b"-inf",
+    b"nan",
+    b"1e400",
+    b"0x7fffffffffffffff",
+    b"18446744073709551616",
+    b"-1",
+    b"1979-05-27T07:32:00Z",
+    b"{ a = 1 }",
+    b"\\u0000",
+    b"\xff",
 ];
 const BIN_TOKENS: &[&[u8]] = &[
     b"\x00",
@@ -99,6 +127,7 @@ pub fn mutate(shape: Shape, seeds: &[Vec<u8>], u: &mut Unstructured) -> Result<V
 fn tokens(shape: Shape) -> &'static [&'static [u8]] {
     match shape {
         Shape::Json { .. } => JSON_TOKENS,
+        Shape::Toml { .. } => TOML_TOKENS,
         _ => BIN_TOKENS,
     }
 }
@@ -154,7 +183,23 @@ fn structure(shape: Shape, seed: &[u8], u: &mut Unstructured) -> Result<Vec<u8>>
         Shape::Npy => npy(u),
         Shape::Safetensors { names } => safetensors(names, u),
         Shape::Jpeg => jpeg(seed, u),
+        Shape::Toml { keys } => toml_tree(seed, keys, u),
     }
+}
+
+// ---- TOML ----------------------------------------------------------------------------------------
+
+/// The JSON tree edits of `json_tree` on a TOML document: read as a tree, edited, written back as
+/// TOML (or, when the edit made it unrepresentable in TOML — a null, a mixed array — as the JSON
+/// text, which is then one more malformed input).
+fn toml_tree(seed: &[u8], keys: &'static [&'static str], u: &mut Unstructured) -> Result<Vec<u8>> {
+    let tree: Option<Value> = std::str::from_utf8(seed).ok().and_then(|t| toml::from_str(t).ok());
+    let json = serde_json::to_vec(&tree.unwrap_or(Value::Null)).unwrap_or_default();
+    let edited = json_tree(&json, keys, u)?;
+    Ok(match serde_json::from_slice::<Value>(&edited).ok().and_then(|v| toml::to_string(&v).ok()) {
+        Some(text) => text.into_bytes(),
+        None => edited,
+    })
 }
 
 // ---- JSON ----------------------------------------------------------------------------------------

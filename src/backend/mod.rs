@@ -88,8 +88,9 @@ pub trait Backend: Sync {
         copy_from_axis(x: &Tensor, y: &Tensor, outer: usize, inner: usize, offset: usize);
         // y[o, j, i] = x[o, idx[j], i]; x viewed [outer, n, inner], idx i64 of length m.
         gather_axis(x: &Tensor, idx: &Tensor, y: &Tensor, outer: usize, inner: usize);
-        // dx (zeroed here) [o, idx[j], i] += dy[o, j, i]
-        scatter_add_axis(dy: &Tensor, idx: &Tensor, dx: &Tensor, outer: usize, inner: usize);
+        // dx (zeroed here) [o, idx[j], i] += dy[o, j, i]; workspace: i64 [n + m + 1] for a
+        // backend that plans the buckets first (CUDA), allocated by the ops layer on every device
+        scatter_add_axis(dy: &Tensor, idx: &Tensor, dx: &Tensor, workspace: &Tensor, outer: usize, inner: usize);
         // ---- reductions and broadcasts over [outer, axis, inner] ----------------------------------------
         // y[o, i] = alpha · Σ_a x[o, a, i]
         sum_axis(x: &Tensor, y: &Tensor, outer: usize, axis: usize, inner: usize, alpha: f64);
@@ -158,6 +159,14 @@ pub trait Backend: Sync {
         sgd_step(param: &Tensor, grad: &Tensor, momentum_buf: Option<&Tensor>, o: &SgdStep);
         adam_step(param: &Tensor, grad: &Tensor, exp_avg: &Tensor, exp_avg_sq: &Tensor, o: &AdamStep);
     }
+}
+
+/// Elements of the scatter-add's i64 workspace for `n` destination rows and `m` indices: bucket
+/// ends, the ordered indices and a bad-index flag (the CUDA plan's layout; the CPU ignores it).
+pub fn scatter_workspace_len(n: usize, m: usize) -> Result<usize> {
+    n.checked_add(m)
+        .and_then(|x| x.checked_add(1))
+        .ok_or_else(|| Error::shape("scatter_add_axis", format!("n = {n}, m = {m} overflow")))
 }
 
 /// The backend that runs kernels for `device`, or `None` on Meta (nothing to compute).

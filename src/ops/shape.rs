@@ -3,7 +3,7 @@
 
 use super::{check_same, empty_like};
 use crate::autograd::{record, Var};
-use crate::backend::launch;
+use crate::backend::{launch, scatter_workspace_len};
 use crate::tensor::{DType, Shape, Tensor};
 use crate::{Error, Result};
 
@@ -128,7 +128,10 @@ pub fn gather(x: &Var, axis: usize, idx: &Tensor) -> Result<Var> {
     Ok(record("gather", &[x], y, move |g| {
         let (outer, _, inner) = split("gather", &in_dims, axis)?;
         let dx = empty_like(g, in_dims.clone(), g.dtype())?;
-        launch(g.device(), |be| be.scatter_add_axis(g, &idx, &dx, outer, inner))?;
+        // The bucket plan's workspace, allocated here on every device so the accounting agrees.
+        let n = in_dims.get(axis).copied().unwrap_or(0);
+        let work = empty_like(g, [scatter_workspace_len(n, idx.numel())?], crate::tensor::DType::I64)?;
+        launch(g.device(), |be| be.scatter_add_axis(g, &idx, &dx, &work, outer, inner))?;
         Ok(vec![Some(dx)])
     }))
 }

@@ -71,7 +71,15 @@ impl Backend for CpuBackend {
     fn gather_axis(&self, x: &Tensor, idx: &Tensor, y: &Tensor, outer: usize, inner: usize) -> Result<()> {
         layout::gather_axis(x, idx, y, outer, inner)
     }
-    fn scatter_add_axis(&self, dy: &Tensor, idx: &Tensor, dx: &Tensor, outer: usize, inner: usize) -> Result<()> {
+    fn scatter_add_axis(
+        &self,
+        dy: &Tensor,
+        idx: &Tensor,
+        dx: &Tensor,
+        _workspace: &Tensor,
+        outer: usize,
+        inner: usize,
+    ) -> Result<()> {
         float!("scatter_add", dy, layout::scatter_add_axis, (dy, idx, dx, outer, inner))
     }
     fn sum_axis(&self, x: &Tensor, y: &Tensor, outer: usize, axis: usize, inner: usize, alpha: f64) -> Result<()> {

@@ -126,8 +126,16 @@ impl Backend for CudaBackend {
     fn gather_axis(&self, x: &Tensor, idx: &Tensor, y: &Tensor, outer: usize, inner: usize) -> Result<()> {
         gather::gather_axis(x, idx, y, outer, inner)
     }
-    fn scatter_add_axis(&self, dy: &Tensor, idx: &Tensor, dx: &Tensor, outer: usize, inner: usize) -> Result<()> {
-        gather::scatter_add_axis(dy, idx, dx, outer, inner)
+    fn scatter_add_axis(
+        &self,
+        dy: &Tensor,
+        idx: &Tensor,
+        dx: &Tensor,
+        workspace: &Tensor,
+        outer: usize,
+        inner: usize,
+    ) -> Result<()> {
+        gather::scatter_add_axis(dy, idx, dx, workspace, outer, inner)
     }
     fn adam_step(
         &self,

@@ -6,9 +6,8 @@
 //! The scatter-add runs in two launches: `scatter_plan_fwd` (one block) builds the stable inverse
 //! of `idx` in a workspace of n + m + 1 i64, then `scatter_add_axis_fwd` sums each bucket: O(n + m)
 //! per (outer, inner) pair, no float atomics, sums in index order like the CPU twin. The
-//! workspace is the one allocation a kernel launcher makes here; it goes through the device's
-//! pool (so it is counted against the budget), lives only for the call, and is
-//! (n + m + 1) · 8 bytes (rounded to 256) — a Meta dry run does not see it.
+//! workspace comes from the ops layer (`ops::shape::gather`'s backward allocates it on every
+//! device), so a Meta dry run accounts it like any other buffer.
 
 use cudarc::driver::PushKernelArg;
 
@@ -23,15 +22,18 @@ use cudarc::driver::LaunchConfig;
 /// Threads of the one block that builds the scatter plan (`PLAN_THREADS` in gather.cu).
 pub const PLAN_THREADS: u32 = 1024;
 
-/// Elements of the scatter plan's i64 workspace: bucket ends, the ordered indices, a bad flag.
-pub fn scatter_workspace_len(n: usize, m: usize) -> Result<usize> {
-    n.checked_add(m)
-        .and_then(|x| x.checked_add(1))
-        .ok_or_else(|| Error::shape("scatter_add_axis", format!("n = {n}, m = {m} overflow")))
-}
+pub use crate::backend::scatter_workspace_len;
 
 /// `full` (x or dx, [outer, n, inner]) against `part` (y or dy, [outer, m, inner]).
-fn run(kernel: Kernel, src: &Tensor, idx: &Tensor, dst: &Tensor, outer: usize, inner: usize) -> Result<()> {
+fn run(
+    kernel: Kernel,
+    src: &Tensor,
+    idx: &Tensor,
+    dst: &Tensor,
+    work: Option<&Tensor>,
+    outer: usize,
+    inner: usize,
+) -> Result<()> {
     let dtype = check_tensors(kernel, &[src, dst])?;
     let gather = kernel == Kernel::GatherAxisFwd;
     let full = if gather { src } else { dst };
@@ -53,8 +55,15 @@ fn run(kernel: Kernel, src: &Tensor, idx: &Tensor, dst: &Tensor, outer: usize, i
     }
     let cuda = cuda_of(dst)?;
     let func = cuda.function(kernel, dtype)?;
-    if !gather {
-        return scatter(cuda, dtype, &func, src, idx, dst, (outer, n, m, inner));
+    if let Some(work) = work {
+        if work.dtype() != DType::I64 || work.numel() != scatter_workspace_len(n, m)? || work.device() != dst.device() {
+            return Err(Error::shape(
+                kernel.stem(),
+                format!("workspace {} {} for n = {n}, m = {m}", work.dtype(), work.shape()),
+            ));
+        }
+        check_distinct(kernel, work, &[src, idx, dst])?;
+        return scatter(cuda, dtype, &func, src, idx, dst, work, (outer, n, m, inner));
     }
     let (sg, ig, mut dg) = (src.storage(), idx.storage(), dst.storage_mut());
     // SAFETY: gather_axis_fwd_T / scatter_add_axis_fwd_T(const T* src, const long long* idx,
@@ -71,6 +80,7 @@ fn run(kernel: Kernel, src: &Tensor, idx: &Tensor, dst: &Tensor, outer: usize, i
 }
 
 /// The two launches of the scatter-add (see the module header).
+#[allow(clippy::too_many_arguments)]
 fn scatter(
     cuda: &crate::memory::cuda::CudaDevice,
     dtype: DType,
@@ -78,9 +88,9 @@ fn scatter(
     dy: &Tensor,
     idx: &Tensor,
     dx: &Tensor,
+    work: &Tensor,
     (outer, n, m, inner): (usize, usize, usize, usize),
 ) -> Result<()> {
-    let work = Tensor::zeros([scatter_workspace_len(n, m)?], DType::I64, dx.device())?;
     let plan = cuda.function(Kernel::ScatterPlanFwd, dtype)?;
     {
         let (ig, mut wg) = (idx.storage(), work.storage_mut());
@@ -110,11 +120,18 @@ fn scatter(
 }
 
 pub fn gather_axis(x: &Tensor, idx: &Tensor, y: &Tensor, outer: usize, inner: usize) -> Result<()> {
-    run(Kernel::GatherAxisFwd, x, idx, y, outer, inner)
+    run(Kernel::GatherAxisFwd, x, idx, y, None, outer, inner)
 }
 
-pub fn scatter_add_axis(dy: &Tensor, idx: &Tensor, dx: &Tensor, outer: usize, inner: usize) -> Result<()> {
-    run(Kernel::ScatterAddAxisFwd, dy, idx, dx, outer, inner)
+pub fn scatter_add_axis(
+    dy: &Tensor,
+    idx: &Tensor,
+    dx: &Tensor,
+    work: &Tensor,
+    outer: usize,
+    inner: usize,
+) -> Result<()> {
+    run(Kernel::ScatterAddAxisFwd, dy, idx, dx, Some(work), outer, inner)
 }
 
 #[cfg(test)]

@@ -280,8 +280,11 @@ fn gather_axis(dev: &Device, dt: DType, rng: &mut LofiRng, forward: bool) -> Res
         } else {
             let (dy, dyc) = random_pair(&[outer, m, inner], dt, dev, rng)?;
             let (dx, dxc) = poisoned_pair(&[outer, n, inner], dt, dev)?;
-            cuda().scatter_add_axis(&dy, &idx, &dx, outer, inner)?;
-            CpuBackend.scatter_add_axis(&dyc, &idxc, &dxc, outer, inner)?;
+            let len = crate::backend::scatter_workspace_len(n, m)?;
+            let work = Tensor::zeros([len], DType::I64, dev)?;
+            let workc = Tensor::zeros([len], DType::I64, &Device::cpu())?;
+            cuda().scatter_add_axis(&dy, &idx, &dx, &work, outer, inner)?;
+            CpuBackend.scatter_add_axis(&dyc, &idxc, &dxc, &workc, outer, inner)?;
             worst = worst.max(scaled_error(&dx, &dxc)?);
         }
     }

@@ -24,10 +24,11 @@ pub const PAPER_CONFIGS: [(&str, Fidelity); 5] = [
     ("low", Fidelity::new(25, 112, 112)),
 ];
 
-/// Fixed CUDA overhead outside the pool when none was measured: the context (≈ 600 MiB on
-/// Hopper with the driver's own reservations) and the loaded modules + cuBLAS handle
-/// (`tensor::CUDA_LOAD_HEADROOM`, 512 MiB). `lofi info` measures the real value on a GPU.
-pub const DEFAULT_CUDA_OVERHEAD: usize = (600 << 20) + crate::tensor::CUDA_LOAD_HEADROOM;
+/// Fixed CUDA overhead when none was measured: the context (≈ 600 MiB on Hopper with the driver's
+/// own reservations), the loaded modules + cuBLAS handle (`tensor::CUDA_LOAD_HEADROOM`, 512 MiB)
+/// and the cuBLAS workspace the pool holds from the first GEMM (32 MiB on Hopper). `lofi info`
+/// measures the real value on a GPU.
+pub const DEFAULT_CUDA_OVERHEAD: usize = (600 << 20) + crate::tensor::CUDA_LOAD_HEADROOM + (32 << 20);
 
 /// What to plan.
 #[derive(Debug, Clone)]

@@ -130,5 +130,27 @@ for form in "${forms[@]}"; do
 done
 step bench 420 bench
 
+# ---- memory and time predictions against the device (docs/memory.md) ------------------------------
+# The device's rates for the step-time model, then real training steps timed next to the dry run's
+# predictions: the pool's measured peak must equal the prediction byte for byte.
+step rates 120 bench device --device cuda --json
+[[ -s "$out/rates.log" ]] && cp "$out/rates.log" "$out/rates.json"
+for cfg in "synthetic-tiny gtad-synthetic 32x32 8" "resnet18 gtad-activitynet 4x64 2" "resnet18 gtad-activitynet 25x112 2"; do
+  read -r enc head fid batch <<< "$cfg"
+  name="bench-step-$enc-$fid"
+  step "$name" 300 bench step --device cuda --encoder "$enc" --head "$head" --fidelity "$fid" --batch "$batch" \
+    --snippets-per-call 16 --rates "$out/rates.json" --json
+  if python3 - "$out/$name.log" << 'PY'
+import json, sys
+line = [l for l in open(sys.argv[1]) if l.startswith("{")][-1]
+r = json.loads(line)
+print(f"  peak {r['peak_bytes']} B, predicted {r['predicted_peak_bytes']} B; step {r['median_s']:.4f} s, predicted {r['predicted_step_s']:.4f} s")
+sys.exit(0 if r["peak_bytes"] == r["predicted_peak_bytes"] else 1)
+PY
+  then say "PASS  $name: CUDA pool peak = Meta prediction"
+  else say "FAIL  $name: CUDA pool peak differs from the Meta prediction"; failures=$((failures + 1)); fi
+done
+step plan 300 plan --budget 32GiB --device cuda --rates "$out/rates.json"
+
 say "== gpu_check: $failures step(s) failed; logs in $out"
 [[ "$failures" -eq 0 ]]

@@ -72,6 +72,9 @@ pub fn time_step(
             peak = peak.max(m.peak_bytes);
         }
     }
+    // A CUDA pool also holds the cuBLAS workspace, reserved with the handle (not a step's doing).
+    let resident =
+        device.cuda_device().map_or(0, |c| crate::backend::cuda::cublas_workspace_bytes(c.compute_capability()));
     let mut sorted = steps_s.clone();
     sorted.sort_by(f64::total_cmp);
     let median_s = sorted[sorted.len() / 2];
@@ -83,7 +86,7 @@ pub fn time_step(
         frames_per_s: frames_per_step as f64 / median_s,
         gemm_gflops_per_s: dry.gemm_flops as f64 / median_s / 1e9,
         peak_bytes: peak,
-        predicted_peak_bytes: dry.peak_bytes,
+        predicted_peak_bytes: dry.peak_bytes + resident,
         predicted_step_s: rates.step_seconds(&dry),
     })
 }

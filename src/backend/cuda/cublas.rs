@@ -24,8 +24,10 @@ use crate::memory::{Pool, Reservation};
 use crate::tensor::DType;
 use crate::{Error, Result};
 
-/// cuBLAS's recommended workspace: 32 MiB on Hopper and newer, 4 MiB before.
-fn workspace_bytes(cc: (i32, i32)) -> usize {
+/// cuBLAS's recommended workspace: 32 MiB on Hopper and newer, 4 MiB before. It is reserved in
+/// the device's pool when the first GEMM creates the handle and stays for the device's lifetime:
+/// a CUDA run's pool peak is the Meta dry run's plus this (the planner adds it).
+pub fn workspace_bytes(cc: (i32, i32)) -> usize {
     if cc.0 >= 9 {
         32 << 20
     } else {

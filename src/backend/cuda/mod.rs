@@ -36,6 +36,7 @@ mod shift;
 
 pub use crate::memory::cuda::{device_count, driver_present, CudaDevice};
 pub use backend::CudaBackend;
+pub use cublas::workspace_bytes as cublas_workspace_bytes;
 pub use device::CudaKernels;
 pub use modules::KernelSource;
 

@@ -43,6 +43,14 @@ fn losses(run: &Path) -> Vec<f64> {
         .collect()
 }
 
+/// Two head steps of batch 2: enough to write a run directory and `final.safetensors`.
+fn train_head_briefly(data: &Path, features: &Path, out: &Path) {
+    let steps = ["--steps", "2", "--batch", "2", "--quiet"];
+    let mut args = vec!["train", "--stage", "head", "--data", p(data), "--features", p(features), "--out", p(out)];
+    args.extend(steps);
+    ok(&args);
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -181,22 +189,7 @@ fn features_of_another_width_do_not_reach_the_head() {
     let features = dir.path().join("features");
     ok(&["extract", "--encoder", "random", "--data", p(&data), "--out", p(&features), "--quiet"]);
     let head = dir.path().join("head");
-    ok(&[
-        "train",
-        "--stage",
-        "head",
-        "--data",
-        p(&data),
-        "--features",
-        p(&features),
-        "--out",
-        p(&head),
-        "--steps",
-        "2",
-        "--batch",
-        "2",
-        "--quiet",
-    ]);
+    train_head_briefly(&data, &features, &head);
     // A store of 32-wide features (a resnet-style width) for the same videos.
     let narrow = dir.path().join("narrow");
     std::fs::create_dir_all(&narrow).unwrap();
@@ -326,22 +319,7 @@ fn lofi_configurations_and_fidelities_the_encoder_cannot_take_are_refused() {
         "--quiet",
     ]);
     let head = dir.path().join("head");
-    ok(&[
-        "train",
-        "--stage",
-        "head",
-        "--data",
-        p(&data),
-        "--features",
-        p(&features),
-        "--out",
-        p(&head),
-        "--steps",
-        "2",
-        "--batch",
-        "2",
-        "--quiet",
-    ]);
+    train_head_briefly(&data, &features, &head);
     let (enc, hd) = (acp.join("final.safetensors"), head.join("final.safetensors"));
     let run = dir.path().join("lofi");
     let base =

@@ -19,10 +19,10 @@ use crate::train::config::TrainConfig;
 use crate::train::model::{self, file_classes, Head};
 use crate::train::observer::Observer;
 use crate::train::presets;
-use crate::train::runner::{self, BatchSource, RunOptions, RunSummary};
+use crate::train::runner::{self, BatchSource, RunSummary};
 use crate::train::spec::{HeadSpec, StepSpec};
 use crate::train::stages::head::load_annotations;
-use crate::train::stages::{choose_execution, prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
+use crate::train::stages::{choose_execution, prepare_run_dir, run_options, write_summary, StageInputs, FINAL_FILE};
 use crate::train::step::{StepBatch, StepInput, StepTargets};
 use crate::{Error, Result};
 
@@ -190,20 +190,7 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         permute: cfg.acp.colour_permutation,
         seed: cfg.seed,
     };
-    let opts = RunOptions {
-        stage: cfg.stage.name().into(),
-        run_dir: inputs.out.clone(),
-        device: inputs.device.clone(),
-        seeds,
-        total_steps: total_steps(cfg, source.steps_per_epoch()),
-        schedule: cfg.schedule.clone(),
-        snippet_weight: 0.0,
-        checkpoint_every: cfg.checkpoint.every,
-        keep: cfg.checkpoint.keep,
-        log_every: cfg.log_every,
-        resume: inputs.resume,
-        predicted_peak,
-    };
+    let opts = run_options(cfg, inputs, seeds, source.steps_per_epoch(), 0.0, predicted_peak);
     let mut opt = spec.build_optimizer(&model)?;
     let run = runner::run(&spec, &model, &mut opt, &mut source, &opts, observer)?;
     model::save_encoder(&inputs.out.join(FINAL_FILE), encoder, &preset, Some((classifier, &ann.classes)))?;

@@ -25,10 +25,10 @@ use crate::train::lofi::FidelityPlan;
 use crate::train::model::{self, Head, TalHead, TalTargets};
 use crate::train::observer::Observer;
 use crate::train::presets::{self, fidelity_name};
-use crate::train::runner::{self, BatchSource, RunOptions, RunSummary};
+use crate::train::runner::{self, BatchSource, RunSummary};
 use crate::train::spec::{HeadSpec, StepSpec};
 use crate::train::stages::head::{load_annotations, snippet_classes};
-use crate::train::stages::{choose_execution, prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
+use crate::train::stages::{choose_execution, prepare_run_dir, run_options, write_summary, StageInputs, FINAL_FILE};
 use crate::train::step::{StepBatch, StepInput, StepTargets};
 use crate::{Error, Result};
 
@@ -213,20 +213,14 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
         threads: cfg.data.loader_threads,
         current: None,
     };
-    let opts = RunOptions {
-        stage: cfg.stage.name().into(),
-        run_dir: inputs.out.clone(),
-        device: inputs.device.clone(),
+    let opts = run_options(
+        cfg,
+        inputs,
         seeds,
-        total_steps: total_steps(cfg, source.steps_per_epoch()),
-        schedule: cfg.schedule.clone(),
-        snippet_weight: cfg.loss.snippet_class_weight,
-        checkpoint_every: cfg.checkpoint.every,
-        keep: cfg.checkpoint.keep,
-        log_every: cfg.log_every,
-        resume: inputs.resume,
-        predicted_peak: predicted.iter().copied().max(),
-    };
+        source.steps_per_epoch(),
+        cfg.loss.snippet_class_weight,
+        predicted.iter().copied().max(),
+    );
     let mut opt = spec.build_optimizer(&model)?;
     let run = runner::run(spec, &model, &mut opt, &mut source, &opts, observer)?;
     model::save_encoder(&inputs.out.join(FINAL_FILE), encoder, &preset, None)?;

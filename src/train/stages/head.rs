@@ -21,9 +21,9 @@ use crate::tensor::{Device, Tensor};
 use crate::train::config::TrainConfig;
 use crate::train::model::{self, Head, TalTargets};
 use crate::train::observer::Observer;
-use crate::train::runner::{self, BatchSource, RunOptions, RunSummary};
+use crate::train::runner::{self, BatchSource, RunSummary};
 use crate::train::spec::{HeadSpec, StepSpec};
-use crate::train::stages::{prepare_run_dir, total_steps, write_summary, StageInputs, FINAL_FILE};
+use crate::train::stages::{prepare_run_dir, run_options, write_summary, StageInputs, FINAL_FILE};
 use crate::train::step::{StepBatch, StepInput, StepTargets};
 use crate::{Error, Result};
 
@@ -202,20 +202,7 @@ pub fn run(cfg: &TrainConfig, inputs: &StageInputs, observer: &mut dyn Observer)
     prepare_run_dir(&inputs.out, cfg, inputs.resume)?;
     let videos = samples.len();
     let mut source = VideoFeatureBatches { samples, batch: cfg.data.batch, seed: cfg.seed, channels: c, snippets: l };
-    let opts = RunOptions {
-        stage: cfg.stage.name().into(),
-        run_dir: inputs.out.clone(),
-        device: inputs.device.clone(),
-        seeds,
-        total_steps: total_steps(cfg, source.steps_per_epoch()),
-        schedule: cfg.schedule.clone(),
-        snippet_weight: cfg.loss.snippet_class_weight,
-        checkpoint_every: cfg.checkpoint.every,
-        keep: cfg.checkpoint.keep,
-        log_every: cfg.log_every,
-        resume: inputs.resume,
-        predicted_peak,
-    };
+    let opts = run_options(cfg, inputs, seeds, source.steps_per_epoch(), cfg.loss.snippet_class_weight, predicted_peak);
     let mut opt = spec.build_optimizer(&model)?;
     let run = runner::run(&spec, &model, &mut opt, &mut source, &opts, observer)?;
     model::save_head(&inputs.out.join(FINAL_FILE), head)?;

@@ -19,9 +19,11 @@ pub mod head;
 use std::path::{Path, PathBuf};
 
 use crate::data::atomic::write_json;
+use crate::rng::Seeds;
 use crate::tensor::Device;
 use crate::train::config::TrainConfig;
 use crate::train::metrics::METRICS_FILE;
+use crate::train::runner::RunOptions;
 use crate::train::spec::StepSpec;
 use crate::{Error, Result};
 
@@ -132,6 +134,33 @@ pub fn choose_execution(
     match budget {
         Some(_) => specs.iter().map(|s| s.dry_run_peak()).collect(),
         None => Ok(vec![0; specs.len()]),
+    }
+}
+
+/// The loop options every stage shares: names, paths and checkpointing from `cfg` and `inputs`,
+/// the step count from the source's epoch length. `snippet_weight` is 0 for the clip stages
+/// (they have no snippet-level loss).
+pub fn run_options(
+    cfg: &TrainConfig,
+    inputs: &StageInputs,
+    seeds: Seeds,
+    steps_per_epoch: u64,
+    snippet_weight: f64,
+    predicted_peak: Option<usize>,
+) -> RunOptions {
+    RunOptions {
+        stage: cfg.stage.name().into(),
+        run_dir: inputs.out.clone(),
+        device: inputs.device.clone(),
+        seeds,
+        total_steps: total_steps(cfg, steps_per_epoch),
+        schedule: cfg.schedule.clone(),
+        snippet_weight,
+        checkpoint_every: cfg.checkpoint.every,
+        keep: cfg.checkpoint.keep,
+        log_every: cfg.log_every,
+        resume: inputs.resume,
+        predicted_peak,
     }
 }
 

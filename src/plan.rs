@@ -200,9 +200,7 @@ impl PlanQuery {
 }
 
 pub fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::Fp32 => "fp32",
-    }
+    p.name()
 }
 
 /// The rows that fit and that no other fitting row beats on both pixels × snippets and batch.

@@ -50,6 +50,7 @@ fn ctx<'a>(device: &'a Device, step: u64) -> StepContext<'a> {
         snippet_weight: 0.5,
         snippets_per_call: 8,
         recompute: lofi::nn::Recompute::None,
+        precision: Precision::Fp32,
         device,
     }
 }

@@ -10,8 +10,9 @@
 # libnccl.so -> libnccl.so.2 in a temp dir (cudarc looks for the unversioned name), sets
 # LOFI_REQUIRE_CUDA=1, prints nvidia-smi, then runs `lofi info`, `lofi selftest` (with each kernel
 # form: auto, fatbin, ptx, nvrtc; every kernel case runs twice and must be bit-identical, index
-# outputs are compared exactly, and the composed check — synthetic-tiny encoder + G-TAD head,
-# forward and backward, CUDA against CPU — closes each selftest run) and `lofi bench`.
+# outputs are compared exactly, and the composed checks — synthetic-tiny encoder + G-TAD head,
+# forward and backward, CUDA against CPU, in f32 and under the bf16 policy — close each selftest
+# run) and `lofi bench`.
 # Exit 0 only when every step passed. Record the
 # numbers in docs/perf.md (card, date, driver, command, numbers).
 set -uo pipefail
@@ -135,11 +136,14 @@ step bench 420 bench
 # predictions: the pool's measured peak must equal the prediction byte for byte.
 step rates 120 bench device --device cuda --json
 [[ -s "$out/rates.log" ]] && cp "$out/rates.log" "$out/rates.json"
-for cfg in "synthetic-tiny gtad-synthetic 32x32 8" "resnet18 gtad-activitynet 4x64 2" "resnet18 gtad-activitynet 25x112 2"; do
-  read -r enc head fid batch <<< "$cfg"
-  name="bench-step-$enc-$fid"
+# Both precisions: under bf16 (f32 master weights, bf16 activations) the prediction is exact too.
+for cfg in "synthetic-tiny gtad-synthetic 32x32 8 fp32" "resnet18 gtad-activitynet 4x64 2 fp32" \
+           "resnet18 gtad-activitynet 25x112 2 fp32" "synthetic-tiny gtad-synthetic 32x32 8 bf16" \
+           "resnet18 gtad-activitynet 25x112 2 bf16"; do
+  read -r enc head fid batch prec <<< "$cfg"
+  name="bench-step-$enc-$fid-$prec"
   step "$name" 300 bench step --device cuda --encoder "$enc" --head "$head" --fidelity "$fid" --batch "$batch" \
-    --snippets-per-call 16 --rates "$out/rates.json" --json
+    --snippets-per-call 16 --precision "$prec" --rates "$out/rates.json" --json
   if python3 - "$out/$name.log" << 'PY'
 import json, sys
 line = [l for l in open(sys.argv[1]) if l.startswith("{")][-1]

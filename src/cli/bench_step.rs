@@ -32,7 +32,7 @@ pub struct StepArgs {
     /// none, chunk, stage
     #[arg(long, default_value = "none")]
     recompute: String,
-    /// fp32
+    /// fp32 or bf16
     #[arg(long, default_value = "fp32")]
     precision: String,
     /// Classes of the classifier
@@ -75,10 +75,7 @@ pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
     let kind = parse_device(&a.device)?;
     let device = open_device(kind, None)?;
     let fidelity = parse_fidelity(&a.fidelity, "--fidelity")?;
-    let precision = match a.precision.as_str() {
-        "fp32" => Precision::Fp32,
-        other => anyhow::bail!("invalid value for --precision: {other:?} (fp32)"),
-    };
+    let precision = Precision::parse(&a.precision, "--precision")?;
     let recompute = RecomputeSetting::parse(&a.recompute, "--recompute")?
         .fixed()
         .ok_or_else(|| anyhow::anyhow!("invalid value for --recompute: auto needs a budget; name a policy"))?;

@@ -53,9 +53,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     let mut checks = selftest::run_all(&dev, seed, report);
-    let whole = composed::run(&dev, seed);
-    report(&whole);
-    checks.push(whole);
+    for dtype in [lofi::DType::F32, lofi::DType::BF16] {
+        let whole = composed::run(&dev, seed, dtype);
+        report(&whole);
+        checks.push(whole);
+    }
     if let Some(cuda) = dev.cuda_device() {
         let sources: Vec<String> = cuda.loaded_sources()?.iter().map(|(m, s)| format!("{}={s}", m.stem())).collect();
         println!("modules loaded from: {}", sources.join(" "));

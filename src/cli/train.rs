@@ -83,6 +83,10 @@ pub struct Args {
     /// Snippets per encoder call (train-mode BN normalises per call)
     #[arg(long)]
     snippets_per_call: Option<usize>,
+    /// fp32, or bf16: f32 master weights, optimizer state and BN statistics, bf16 encoder
+    /// activations, f32 accumulation (docs/memory.md)
+    #[arg(long)]
+    precision: Option<String>,
     /// No progress output
     #[arg(long)]
     quiet: bool,
@@ -117,6 +121,9 @@ pub fn resolve(args: &Args, stage: Stage) -> anyhow::Result<TrainConfig> {
     }
     if let Some(k) = args.snippets_per_call {
         cfg.model.snippets_per_call = k;
+    }
+    if let Some(p) = &args.precision {
+        cfg.model.precision = lofi::train::spec::Precision::parse(p, "--precision")?;
     }
     if let Some(c) = &args.lofi {
         cfg.lofi.config = LofiConfig::parse(c)?;

@@ -46,7 +46,8 @@ impl Conv2d {
     }
     pub fn forward(&self, x: &Var) -> Result<Var> {
         let bias = self.bias.as_ref().map(Param::var);
-        conv::conv2d(x, &self.weight.var(), bias.as_ref(), self.opts)
+        let w = super::precision::weight_as(&self.weight, x.tensor().dtype())?;
+        conv::conv2d(x, &w, bias.as_ref(), self.opts)
     }
 }
 
@@ -84,7 +85,8 @@ impl Conv1d {
     }
     pub fn forward(&self, x: &Var) -> Result<Var> {
         let bias = self.bias.as_ref().map(Param::var);
-        conv::conv1d(x, &self.weight.var(), bias.as_ref(), self.stride, self.pad, self.groups)
+        let w = super::precision::weight_as(&self.weight, x.tensor().dtype())?;
+        conv::conv1d(x, &w, bias.as_ref(), self.stride, self.pad, self.groups)
     }
 }
 

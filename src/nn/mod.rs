@@ -5,6 +5,7 @@ pub mod classifier;
 pub mod gtad;
 pub mod layers;
 pub mod param;
+pub mod precision;
 pub mod resnet_tsm;
 pub mod weights;
 

@@ -37,7 +37,7 @@ pub fn conv2d_fwd(x: &Tensor, w: &Tensor, o: Conv2dOpts) -> Result<Tensor> {
 fn forward(g: &ConvGeom, x: &Tensor, w: &Tensor) -> Result<Tensor> {
     let y = empty_like(x, [g.n, g.c_out, g.ho, g.wo], x.dtype())?;
     let ws = workspace(g, x)?;
-    super::cost::add_conv(g);
+    super::cost::add_conv(g, x.dtype());
     launch(x.device(), |be| be.conv2d_fwd(g, x, w, &y, &ws))?;
     Ok(y)
 }
@@ -45,15 +45,15 @@ fn forward(g: &ConvGeom, x: &Tensor, w: &Tensor) -> Result<Tensor> {
 pub fn conv2d_bwd_data(g: &ConvGeom, dy: &Tensor, w: &Tensor) -> Result<Tensor> {
     let dx = empty_like(dy, [g.n, g.c_in, g.h, g.w], dy.dtype())?;
     let ws = workspace(g, dy)?;
-    super::cost::add_conv(g);
+    super::cost::add_conv(g, dy.dtype());
     launch(dy.device(), |be| be.conv2d_bwd_data(g, dy, w, &dx, &ws))?;
     Ok(dx)
 }
 
 pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor) -> Result<Tensor> {
-    let dw = empty_like(dy, [g.c_out, g.c_in / g.groups, g.kh, g.kw], dy.dtype())?;
+    let dw = empty_like(dy, [g.c_out, g.c_in / g.groups, g.kh, g.kw], dy.dtype().weight_grad())?;
     let ws = workspace(g, dy)?;
-    super::cost::add_conv(g);
+    super::cost::add_conv(g, dy.dtype());
     launch(dy.device(), |be| be.conv2d_bwd_weight(g, x, dy, &dw, &ws))?;
     Ok(dw)
 }

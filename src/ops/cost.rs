@@ -5,14 +5,21 @@
 
 use std::cell::Cell;
 
+use crate::tensor::DType;
+
 thread_local! {
     static GEMM_FLOPS: Cell<u64> = const { Cell::new(0) };
+    /// The part of `GEMM_FLOPS` with bf16/f16 inputs (tensor-core rate on a GPU).
+    static REDUCED_GEMM_FLOPS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Adds `flops` multiply-add operations ×2 of a product.
-pub(crate) fn add_gemm(m: usize, n: usize, k: usize) {
+/// Adds the 2·m·n·k FLOPs of a product whose inputs are `dtype`.
+pub(crate) fn add_gemm(m: usize, n: usize, k: usize, dtype: DType) {
     let f = 2u64.saturating_mul(m as u64).saturating_mul(n as u64).saturating_mul(k as u64);
     GEMM_FLOPS.with(|c| c.set(c.get().saturating_add(f)));
+    if matches!(dtype, DType::BF16 | DType::F16) {
+        REDUCED_GEMM_FLOPS.with(|c| c.set(c.get().saturating_add(f)));
+    }
 }
 
 /// FLOPs of the products issued on this thread so far.
@@ -20,7 +27,12 @@ pub fn gemm_flops() -> u64 {
     GEMM_FLOPS.with(|c| c.get())
 }
 
+/// Of those, the FLOPs of products with bf16/f16 inputs.
+pub fn reduced_gemm_flops() -> u64 {
+    REDUCED_GEMM_FLOPS.with(|c| c.get())
+}
+
 /// A convolution's product: c_out × (c_in/groups · kh · kw) by (n · ho · wo).
-pub(crate) fn add_conv(g: &crate::backend::ConvGeom) {
-    add_gemm(g.c_out, g.n * g.ho * g.wo, g.c_in / g.groups.max(1) * g.kh * g.kw);
+pub(crate) fn add_conv(g: &crate::backend::ConvGeom, dtype: DType) {
+    add_gemm(g.c_out, g.n * g.ho * g.wo, g.c_in / g.groups.max(1) * g.kh * g.kw, dtype);
 }

@@ -35,7 +35,7 @@ fn bcl(op: &'static str, x: &Tensor) -> Result<[usize; 3]> {
 pub fn knn_scores(x: &Tensor) -> Result<Tensor> {
     let [b, c, l] = bcl("knn", x)?;
     let gram = empty_like(x, [b, l, l], x.dtype())?;
-    super::cost::add_gemm(b * l, l, c);
+    super::cost::add_gemm(b * l, l, c, x.dtype());
     launch(x.device(), |be| be.matmul(x, x, &gram, b, l, c, l, true, false, 0.0))?;
     let score = empty_like(x, [b, l, l], x.dtype())?;
     launch(x.device(), |be| be.knn_score(x, &gram, &score))?;

@@ -17,7 +17,7 @@ pub fn matmul_fwd(a: &Tensor, b: &Tensor, trans_a: bool, trans_b: bool) -> Resul
         return Err(Error::shape("matmul", format!("inner sizes differ: {} · {}", a.shape(), b.shape())));
     }
     let y = empty_like(a, [m, n], a.dtype())?;
-    super::cost::add_gemm(m, n, k);
+    super::cost::add_gemm(m, n, k, a.dtype());
     launch(a.device(), |be| be.matmul(a, b, &y, 1, m, k, n, trans_a, trans_b, 0.0))?;
     Ok(y)
 }

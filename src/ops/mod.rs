@@ -23,7 +23,22 @@ pub(crate) fn empty_like(like: &Tensor, shape: impl Into<Shape>, dtype: DType) -
     Tensor::zeros(shape, dtype, like.device())
 }
 
-/// Errors unless all tensors share device (and pool) and, for `same_dtype`, dtype.
+/// Errors unless all tensors share device (and pool); dtypes may differ (the bf16 policy's
+/// mixed ops: bf16 activations with f32 parameters and statistics).
+pub(crate) fn check_device(op: &'static str, ts: &[&Tensor]) -> Result<()> {
+    if let Some((first, rest)) = ts.split_first() {
+        if let Some(t) = rest.iter().find(|t| t.device() != first.device()) {
+            return Err(Error::DeviceMismatch {
+                op,
+                a: format!("{:?}", first.device()),
+                b: format!("{:?}", t.device()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Errors unless all tensors share device (and pool) and dtype.
 pub(crate) fn check_same(op: &'static str, ts: &[&Tensor]) -> Result<()> {
     if let Some((first, rest)) = ts.split_first() {
         for t in rest {

@@ -5,7 +5,7 @@
 //! update happens exactly once per step; `Eval` uses the running statistics with a trainable affine;
 //! `Frozen` is Eval with the affine held fixed (the module passes γ, β as constants).
 
-use super::{check_same, empty_like};
+use super::{check_device, check_same, empty_like};
 use crate::autograd::{is_recomputing, record, Var};
 use crate::backend::launch;
 use crate::tensor::Tensor;
@@ -59,15 +59,17 @@ pub fn batch_norm_fwd(
     mode: BnMode,
     o: BnOpts,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    check_same("batch_norm", &[x, gamma, beta, running.mean, running.var])?;
+    // The bf16 policy: x may be bf16 while γ, β and every statistic stay f32 (one dtype).
+    check_same("batch_norm", &[gamma, beta, running.mean, running.var])?;
+    check_device("batch_norm", &[x, gamma])?;
     let (n, c, hw) = dims(x, gamma)?;
     let y = empty_like(x, x.shape().clone(), x.dtype())?;
     if mode != BnMode::Train {
         launch(x.device(), |be| be.bn_fwd_stats(x, gamma, beta, &y, running.mean, running.var, n, c, hw, o.eps))?;
         return Ok((y, running.mean.clone(), running.var.clone()));
     }
-    let mean = empty_like(x, [c], x.dtype())?;
-    let var = empty_like(x, [c], x.dtype())?;
+    let mean = empty_like(x, [c], gamma.dtype())?;
+    let var = empty_like(x, [c], gamma.dtype())?;
     launch(x.device(), |be| be.bn_fwd_train(x, gamma, beta, &y, &mean, &var, n, c, hw, o.eps))?;
     if !is_recomputing() {
         launch(x.device(), |be| be.bn_update_running(&mean, &var, running.mean, running.var, n * hw, o.momentum))?;
@@ -81,8 +83,8 @@ pub fn batch_norm(x: &Var, gamma: &Var, beta: &Var, running: &RunningStats, mode
     Ok(record("batch_norm", &[x, gamma, beta], y, move |dy| {
         let (n, c, hw) = dims(&xs, &gs)?;
         let dx = empty_like(dy, xs.shape().clone(), dy.dtype())?;
-        let dg = empty_like(dy, [c], dy.dtype())?;
-        let db = empty_like(dy, [c], dy.dtype())?;
+        let dg = empty_like(dy, [c], gs.dtype())?;
+        let db = empty_like(dy, [c], gs.dtype())?;
         launch(dy.device(), |be| {
             if mode == BnMode::Train {
                 be.bn_bwd_train(&xs, dy, &gs, &mean, &var, &dx, &dg, &db, n, c, hw, o.eps)

@@ -163,6 +163,21 @@ pub fn mean_axis(x: &Var, axis: usize) -> Result<Var> {
     }))
 }
 
+/// `x` converted to `dtype`, differentiable: the gradient comes back converted to x's dtype
+/// (it may already be in it — a weight gradient the bf16 policy accumulated in f32). A cast to
+/// x's own dtype is x itself.
+pub fn cast(x: &Var, dtype: DType) -> Result<Var> {
+    if x.tensor().dtype() == dtype {
+        return Ok(x.clone());
+    }
+    let y = cast_fwd(x.tensor(), dtype)?;
+    let from = x.tensor().dtype();
+    Ok(record("cast", &[x], y, move |g| {
+        let dx = if g.dtype() == from { g.clone() } else { cast_fwd(g, from)? };
+        Ok(vec![Some(dx)])
+    }))
+}
+
 /// Elementwise conversion to another dtype (not differentiable).
 pub fn cast_fwd(x: &Tensor, dtype: DType) -> Result<Tensor> {
     let y = empty_like(x, x.shape().clone(), dtype)?;

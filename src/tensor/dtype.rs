@@ -14,6 +14,15 @@ pub enum DType {
 }
 
 impl DType {
+    /// The dtype a weight gradient of activations in `self` is accumulated and kept in: f32 for
+    /// bf16/f16 (the bf16 policy — summed over hundreds of im2col chunks, a bf16 accumulator is
+    /// off by percents), else `self`.
+    pub const fn weight_grad(self) -> DType {
+        match self {
+            DType::BF16 | DType::F16 => DType::F32,
+            other => other,
+        }
+    }
     pub const fn size_in_bytes(self) -> usize {
         match self {
             DType::F64 | DType::I64 => 8,

@@ -60,6 +60,7 @@ pub fn time_step(
             snippet_weight: 0.5,
             snippets_per_call: spec.snippets_per_call,
             recompute: spec.recompute,
+            precision: spec.precision,
             device,
         };
         let started = Instant::now();
@@ -91,7 +92,7 @@ pub fn time_step(
     })
 }
 
-/// Measures `device`'s rates for the step-time model: an f32 GEMM (1024³, median of 5), the
+/// Measures `device`'s rates for the step-time model: an f32 and a bf16 GEMM (1024³, median of 5), the
 /// bandwidth of a 64 Mi-element scale (allocation included: zeroed, read, written — the three
 /// passes `cost::TRAFFIC_PER_BYTE` counts per allocated byte), and the fixed cost of a kernel on a
 /// 64-element tensor (median of 2000).
@@ -120,6 +121,18 @@ pub fn measure_rates(device: &Device) -> Result<DeviceRates> {
         gemm.push(t.elapsed().as_secs_f64());
     }
     gemm.remove(0);
+    // The same product with bf16 inputs (tensor cores on a GPU; f32 arithmetic on bf16 storage on
+    // the CPU, conversions included).
+    let a16 = crate::ops::shape::cast_fwd(&a, crate::tensor::DType::BF16)?;
+    let mut gemm16 = Vec::new();
+    for _ in 0..6 {
+        sync()?;
+        let t = Instant::now();
+        let _y = matmul_fwd(&a16, &a16, false, false)?;
+        sync()?;
+        gemm16.push(t.elapsed().as_secs_f64());
+    }
+    gemm16.remove(0);
     let big = Tensor::zeros([64 << 20], crate::tensor::DType::F32, device)?;
     let mut copy = Vec::new();
     for _ in 0..4 {
@@ -141,6 +154,7 @@ pub fn measure_rates(device: &Device) -> Result<DeviceRates> {
     Ok(DeviceRates {
         device: format!("{} (measured)", device.kind()),
         gemm_flops_per_s: 2.0 * (n * n * n) as f64 / median(gemm),
+        bf16_gemm_flops_per_s: Some(2.0 * (n * n * n) as f64 / median(gemm16)),
         bytes_per_s: 3.0 * big.size_in_bytes() as f64 / median(copy),
         per_kernel_s: median(kernel),
     })

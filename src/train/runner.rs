@@ -127,6 +127,7 @@ pub fn run(
             snippet_weight: opts.snippet_weight,
             snippets_per_call: spec.snippets_per_call,
             recompute: spec.recompute,
+            precision: spec.precision,
             device: &opts.device,
         };
         let m = train_step(model, opt, &batch, &ctx)?;

@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use crate::autograd::{no_grad, Var};
 use crate::loss::{classification_loss, RegDraws};
+use crate::nn::precision::with_weight_copies;
+use crate::nn::Module;
 use crate::ops::shape;
 use crate::rng::Seeds;
 use crate::tensor::{DType, Device, Tensor};
@@ -57,6 +59,8 @@ pub struct StepContext<'a> {
     /// Snippets per encoder call, and which activations are rebuilt in backward.
     pub snippets_per_call: usize,
     pub recompute: crate::nn::Recompute,
+    /// fp32, or the bf16 policy for the encoder (`spec::Precision`).
+    pub precision: crate::train::spec::Precision,
     pub device: &'a Device,
 }
 
@@ -110,9 +114,15 @@ fn snippet_features(model: &Model, input: &StepInput, ctx: &StepContext) -> Resu
         StepInput::Frames(frames) => {
             let encoder =
                 model.encoder.as_ref().ok_or_else(|| Error::invalid("train_step", "frames but no encoder"))?;
-            let x = encoder.prepare_frames(&frames.to_device(ctx.device)?, DType::F32)?;
+            let dtype = ctx.precision.activation_dtype();
+            let x = encoder.prepare_frames(&frames.to_device(ctx.device)?, dtype)?;
             let n = frames.dims().first().copied().unwrap_or(0);
-            Ok((encoder.forward_chunked(&x, ctx.snippets_per_call, ctx.recompute)?, n))
+            let features = with_weight_copies(&encoder.params(), dtype, || {
+                encoder.forward_chunked(&x, ctx.snippets_per_call, ctx.recompute)
+            })?;
+            // The heads run in f32 (spec::Precision); the cast's gradient brings dL/dfeatures back
+            // to the encoder's dtype.
+            Ok((shape::cast(&features, DType::F32)?, n))
         }
         StepInput::Features(f) => Ok((Var::constant(f.to_device(ctx.device)?), 0)),
     }

@@ -94,9 +94,27 @@ fn write_f64<T: Element>(y: &Tensor, v: &[f64]) -> Result<()> {
     Ok(())
 }
 
+fn convert<A: Element, B: Element>(x: &Tensor, y: &Tensor, f: fn(A) -> B) -> Result<()> {
+    let x = x.cpu::<A>()?;
+    let mut y = y.cpu_mut::<B>()?;
+    y.par_chunks_mut(GRAIN).zip(x.par_chunks(GRAIN)).for_each(|(y, x)| {
+        y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
+    });
+    Ok(())
+}
+
 /// Any dtype to any dtype through f64, which holds every value of every dtype exactly; the
 /// narrowing step rounds to nearest (floats) or truncates toward zero (integers, as `as` does).
 pub fn cast(x: &Tensor, y: &Tensor) -> Result<()> {
+    // The conversions of the bf16 policy (`reduced.rs`) go direct, without an f64 buffer: f32 →
+    // bf16 rounds to nearest even either way, and bf16 → f32 is exact.
+    match (x.dtype(), y.dtype()) {
+        (DType::F32, DType::BF16) => return convert(x, y, half::bf16::from_f32),
+        (DType::BF16, DType::F32) => return convert(x, y, half::bf16::to_f32),
+        (DType::F32, DType::F16) => return convert(x, y, half::f16::from_f32),
+        (DType::F16, DType::F32) => return convert(x, y, half::f16::to_f32),
+        _ => {}
+    }
     let v = match x.dtype() {
         DType::F32 => read_f64::<f32>(x)?,
         DType::F64 => read_f64::<f64>(x)?,

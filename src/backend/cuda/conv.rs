@@ -6,7 +6,8 @@
 //!   forward      im2col → stage = W_g·col → from_stage (into y)
 //!   data grad    to_stage(dy) → col = W_gᵀ·stage → col2im (into dx, a gather: no atomics)
 //!   weight grad  im2col, to_stage(dy) → dW_g (+)= stage·colᵀ, beta = 0 on the first chunk and 1
-//!                after, chunk by chunk in the twin's order.
+//!                after, chunk by chunk in the twin's order; for bf16 activations dW is f32 (the
+//!                GEMMs write an f32 C), so the sum over chunks never rounds to bf16.
 //!
 //! Pointwise convs (1×1, stride 1, no padding) use no workspace: each image is its own im2col
 //! matrix, so forward and data gradient are one strided-batched GEMM per group over the images, and
@@ -76,14 +77,31 @@ struct Roles<'t> {
     written: &'t Tensor,
 }
 
-/// Checks dtype, device, lengths (input, output, weight, workspace) and aliasing; returns the dtype.
+/// Checks dtype, device, lengths (input, output, weight, workspace) and aliasing; returns the
+/// activations' dtype. The weight is in that dtype, except a weight gradient of bf16 activations,
+/// which is f32 (`DType::weight_grad`: the bf16 policy accumulates it in f32).
 fn check(g: &ConvGeom, r: &Roles) -> Result<DType> {
     let kernel = Kernel::Im2col;
     let dtype = if g.is_pointwise() {
-        check_tensors(kernel, &[r.input, r.output, r.weight])?
+        check_tensors(kernel, &[r.input, r.output])?
     } else {
-        check_tensors(kernel, &[r.input, r.output, r.weight, r.ws])?
+        check_tensors(kernel, &[r.input, r.output, r.ws])?
     };
+    let weight_dtype = if std::ptr::eq(r.weight, r.written) { dtype.weight_grad() } else { dtype };
+    if r.weight.dtype() != weight_dtype {
+        return Err(Error::DType {
+            op: "conv2d",
+            got: r.weight.dtype().to_string(),
+            expected: weight_dtype.to_string(),
+        });
+    }
+    if r.weight.device() != r.input.device() {
+        return Err(Error::DeviceMismatch {
+            op: "conv2d",
+            a: format!("{:?}", r.input.device()),
+            b: format!("{:?}", r.weight.device()),
+        });
+    }
     if g.groups == 0 || !g.c_in.is_multiple_of(g.groups) || !g.c_out.is_multiple_of(g.groups) || g.chunk == 0 {
         return Err(Error::shape("conv2d", format!("{g:?} is not a valid geometry")));
     }
@@ -264,10 +282,13 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
     let (dyp, _dys) = dyg.cuda_slice()?.device_ptr(stream);
     let (dwp, _dws) = dwg.cuda_slice_mut()?.device_ptr_mut(stream);
     let (p, cpg, cg, rows) = (g.out_pixels(), g.c_in / g.groups, g.c_out / g.groups, g.col_rows());
+    // bf16 products accumulate into the f32 dW chunk after chunk (beta = 1): never a bf16 sum.
+    let dw_dtype = dw.dtype();
+    let out = |gemm: Gemm| if dw_dtype != dtype { gemm.f32_out() } else { gemm };
     if g.is_pointwise() {
         for j in 0..g.n {
             for grp in 0..g.groups {
-                let gemm = Gemm::dense(cg, cpg, p, false, true).beta(if j > 0 { 1.0 } else { 0.0 });
+                let gemm = out(Gemm::dense(cg, cpg, p, false, true).beta(if j > 0 { 1.0 } else { 0.0 }));
                 let (dy_j, x_j) = (j * g.c_out * p + grp * cg * p, j * g.c_in * p + grp * cpg * p);
                 // SAFETY: dW_g (+)= dy_j[grp]·x_j[grp]ᵀ: dy_j's cg×p, x_j's cpg×p (read transposed)
                 // and dW_g's cg×cpg at grp·cg·cpg lie inside the checked tensors; dw overlaps neither.
@@ -279,7 +300,7 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
                         &gemm,
                         at(dyp, dy_j, dtype),
                         at(xp, x_j, dtype),
-                        at(dwp, grp * cg * cpg, dtype),
+                        at(dwp, grp * cg * cpg, dw_dtype),
                     )?;
                 }
             }
@@ -297,8 +318,8 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws:
             unsafe {
                 movement(cuda, Kernel::Im2col, dtype, xp, col, &d, (n0, nc, grp), rows * cols)?;
                 movement(cuda, Kernel::ToStage, dtype, dyp, stage, &d, (n0, nc, grp), cg * cols)?;
-                let gemm = Gemm::dense(cg, rows, cols, false, true).beta(if n0 > 0 { 1.0 } else { 0.0 });
-                gemm_raw(cuda, &runner, dtype, &gemm, stage, col, at(dwp, grp * cg * rows, dtype))?;
+                let gemm = out(Gemm::dense(cg, rows, cols, false, true).beta(if n0 > 0 { 1.0 } else { 0.0 }));
+                gemm_raw(cuda, &runner, dtype, &gemm, stage, col, at(dwp, grp * cg * rows, dw_dtype))?;
             }
         }
     }

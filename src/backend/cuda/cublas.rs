@@ -132,6 +132,9 @@ pub(crate) struct Gemm {
     pub batch: usize,
     /// 0 overwrites y (never reading it), 1 accumulates.
     pub beta: f32,
+    /// y is f32 whatever the inputs' dtype: bf16 products accumulated into an f32 matrix (the
+    /// bf16 policy's weight gradients, summed over im2col chunks with beta = 1).
+    pub f32_out: bool,
 }
 
 impl Gemm {
@@ -152,6 +155,7 @@ impl Gemm {
             stride_y: 0,
             batch: 1,
             beta: 0.0,
+            f32_out: false,
         }
     }
     /// The same product over `batch` operand sets `stride_*` elements apart (0 = shared).
@@ -162,14 +166,19 @@ impl Gemm {
     pub fn beta(self, beta: f32) -> Gemm {
         Gemm { beta, ..self }
     }
+    /// y in f32 (for bf16 inputs; f32 inputs have it already).
+    pub fn f32_out(self) -> Gemm {
+        Gemm { f32_out: true, ..self }
+    }
 }
 
 /// Runs `g` on cuBLAS: fp32 (TF32 tensor cores when the runner allows) or bf16 with f32 accumulation.
 ///
 /// # Safety
-/// `a`, `w` and `y` must point to device memory of `dtype` on `cuda`, holding every element the
-/// leading dimensions and strides of `g` address over its batch; y must not overlap a or w; the
-/// pointers must stay valid until the stream has run the GEMM.
+/// `a` and `w` must point to device memory of `dtype` on `cuda`, `y` of `dtype` (f32 with
+/// `g.f32_out`), holding every element the leading dimensions and strides of `g` address over
+/// its batch; y must not overlap a or w; the pointers must stay valid until the stream has run
+/// the GEMM.
 pub(crate) unsafe fn gemm_raw(
     cuda: &CudaDevice,
     runner: &GemmRunner,
@@ -189,6 +198,7 @@ pub(crate) unsafe fn gemm_raw(
         DType::BF16 => (cudaDataType_t::CUDA_R_16BF, cublasComputeType_t::CUBLAS_COMPUTE_32F),
         other => return Err(Error::DType { op: OP, got: other.to_string(), expected: "f32 or bf16".into() }),
     };
+    let out_type = if g.f32_out { cudaDataType_t::CUDA_R_32F } else { data_type };
     // Column-major view (module doc): C[n×m] = A'[n×k]·B'[k×m] with A' = op(w)ᵀ, B' = op(a)ᵀ.
     let op = |t: bool| if t { cublasOperation_t::CUBLAS_OP_T } else { cublasOperation_t::CUBLAS_OP_N };
     let (mi, ni, ki) = (int(OP, g.m)?, int(OP, g.n)?, int(OP, g.k)?);
@@ -218,7 +228,7 @@ pub(crate) unsafe fn gemm_raw(
             g.stride_a as i64,
             &g.beta as *const f32 as *const c_void,
             y as *mut c_void,
-            data_type,
+            out_type,
             ldy,
             g.stride_y as i64,
             batch,

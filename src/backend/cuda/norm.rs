@@ -9,8 +9,34 @@ use cudarc::driver::PushKernelArg;
 use super::device::CudaKernels;
 use super::kernels::Kernel;
 use super::launch::{blocks, check_distinct, check_len, check_tensors, cuda_of, grid_1d, launch, BLOCK};
-use crate::tensor::Tensor;
-use crate::Result;
+use crate::tensor::{DType, Tensor};
+use crate::{Error, Result};
+
+/// The dtype of the activations `acts` (one dtype), after checking that the per-channel
+/// tensors — γ, β, statistics, their gradients — are f32 on the same device: the bf16 policy
+/// keeps BN's parameters and statistics f32 for every activation dtype (`kernels/norm.cu`).
+fn check_mixed(kernel: Kernel, acts: &[&Tensor], per_channel: &[&Tensor]) -> Result<DType> {
+    let dtype = check_tensors(kernel, acts)?;
+    for t in per_channel {
+        if t.dtype() != DType::F32 {
+            return Err(Error::DType {
+                op: kernel.stem(),
+                got: t.dtype().to_string(),
+                expected: "f32 (γ, β and statistics)".into(),
+            });
+        }
+        if let Some(first) = acts.first() {
+            if t.device() != first.device() {
+                return Err(Error::DeviceMismatch {
+                    op: kernel.stem(),
+                    a: format!("{:?}", first.device()),
+                    b: format!("{:?}", t.device()),
+                });
+            }
+        }
+    }
+    Ok(dtype)
+}
 
 /// Lengths shared by every bn kernel: `big` tensors hold n·c·hw elements, `per_channel` ones c.
 fn check_shapes(kernel: Kernel, big: &[&Tensor], per_channel: &[&Tensor], n: usize, c: usize, hw: usize) -> Result<()> {
@@ -39,7 +65,7 @@ fn forward(
     eps: f64,
 ) -> Result<()> {
     let train = kernel == Kernel::BnFwdTrain;
-    let dtype = check_tensors(kernel, &[x, gamma, beta, y, mean, var])?;
+    let dtype = check_mixed(kernel, &[x, y], &[gamma, beta, mean, var])?;
     check_shapes(kernel, &[x, y], &[gamma, beta, mean, var], n, c, hw)?;
     check_distinct(kernel, y, &[x, gamma, beta, mean, var])?;
     if train {
@@ -57,9 +83,10 @@ fn forward(
     // The statistics are written in training and read otherwise.
     let (mut mw, mut vw) = if train { (Some(mean.storage_mut()), Some(var.storage_mut())) } else { (None, None) };
     let (mr, vr) = if train { (None, None) } else { (Some(mean.storage()), Some(var.storage())) };
-    // SAFETY: bn_fwd_{train,stats}_T(const T* x, const T* gamma, const T* beta, T* y, T* / const T*
-    // mean, T* / const T* var, size_t n, size_t c, size_t hw, float eps); x and y hold n·c·hw
-    // elements of T, the per-channel tensors c (checked above); outputs alias nothing.
+    // SAFETY: bn_fwd_{train,stats}_T(const T* x, const float* gamma, const float* beta, T* y,
+    // float* / const float* mean, float* / const float* var, size_t n, size_t c, size_t hw, float
+    // eps); x and y hold n·c·hw elements of T, the per-channel tensors c of f32 (checked above);
+    // outputs alias nothing.
     unsafe {
         launch(cuda, &func, cfg, |args| {
             args.arg(xg.cuda_slice()?).arg(gg.cuda_slice()?).arg(bg.cuda_slice()?).arg(yg.cuda_slice_mut()?);
@@ -124,7 +151,7 @@ pub fn bn_bwd(
     eps: f64,
 ) -> Result<()> {
     let kernel = if train { Kernel::BnBwdTrain } else { Kernel::BnBwdStats };
-    let dtype = check_tensors(kernel, &[x, dy, gamma, mean, var, dx, dgamma, dbeta])?;
+    let dtype = check_mixed(kernel, &[x, dy, dx], &[gamma, mean, var, dgamma, dbeta])?;
     check_shapes(kernel, &[x, dy, dx], &[gamma, mean, var, dgamma, dbeta], n, c, hw)?;
     check_distinct(kernel, dx, &[x, dy, gamma, mean, var, dgamma, dbeta])?;
     check_distinct(kernel, dgamma, &[x, dy, gamma, mean, var, dbeta])?;
@@ -137,10 +164,11 @@ pub fn bn_bwd(
     let eps = eps as f32;
     let (xg, dyg, gg, mg, vg) = (x.storage(), dy.storage(), gamma.storage(), mean.storage(), var.storage());
     let (mut dxg, mut dgg, mut dbg) = (dx.storage_mut(), dgamma.storage_mut(), dbeta.storage_mut());
-    // SAFETY: bn_bwd_{train,stats}_T(const T* x, const T* dy, const T* gamma, const T* mean,
-    // const T* var, T* dx, T* dgamma, T* dbeta, size_t n, size_t c, size_t hw, float eps); x, dy
-    // and dx hold n·c·hw elements of T, the per-channel tensors c (checked above); outputs alias
-    // nothing. One block per channel (the kernel's channel loop covers c beyond the grid).
+    // SAFETY: bn_bwd_{train,stats}_T(const T* x, const T* dy, const float* gamma, const float*
+    // mean, const float* var, T* dx, float* dgamma, float* dbeta, size_t n, size_t c, size_t hw,
+    // float eps); x, dy and dx hold n·c·hw elements of T, the per-channel tensors c of f32
+    // (checked above); outputs alias nothing. One block per channel (the kernel's channel loop
+    // covers c beyond the grid).
     unsafe {
         launch(cuda, &func, blocks(cuda, c, (BLOCK, 1, 1)), |args| {
             args.arg(xg.cuda_slice()?).arg(dyg.cuda_slice()?).arg(gg.cuda_slice()?);

@@ -458,7 +458,7 @@ mod tests {
 
     /// Every f32 case runs with the CPU standing in for the device: its inputs are accepted by
     /// the twin, its outputs are finite, its comparison is exact (same code on both sides) and
-    /// the two runs agree. bf16 cases need the device (the CPU twins are f32/f64).
+    /// the two runs agree.
     #[test]
     fn every_f32_case_runs_against_the_cpu_standin() {
         let cpu = Device::cpu();
@@ -468,6 +468,24 @@ mod tests {
                 .filter(|c| c.dtype == DType::F32)
                 .map(|c| c.run(&cpu, 11))
                 .filter(|c| !(c.passed() && c.error == 0.0))
+                .map(|c| format!("{}: error {} {:?}", c.name, c.error, c.failure))
+                .collect()
+        });
+        assert!(failed.is_empty(), "{failed:#?}");
+    }
+
+    /// Every bf16 case runs with the CPU standing in too — the CPU stores bf16 and computes in
+    /// f32 like the kernels (`backend::cpu::reduced`) — and passes its tolerance: the cases'
+    /// mixed dtypes (f32 BN parameters, f32 weight gradients) are what the twins accept.
+    #[test]
+    fn every_bf16_case_runs_against_the_cpu_standin() {
+        let cpu = Device::cpu();
+        let failed: Vec<String> = with_cpu_standin(|| {
+            cases()
+                .iter()
+                .filter(|c| c.dtype == DType::BF16)
+                .map(|c| c.run(&cpu, 11))
+                .filter(|c| !c.passed())
                 .map(|c| format!("{}: error {} {:?}", c.name, c.error, c.failure))
                 .collect()
         });

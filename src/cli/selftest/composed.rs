@@ -9,6 +9,12 @@
 //! Compared per element (relative, floor 1) on the loss, the three head outputs and every
 //! parameter gradient; run twice, bit-identical. Tolerance `TOL_COMPOSED`: f32 with TF32 off, but
 //! errors of ≈ 1e-6 per kernel grow through ~30 layers and BN's variance.
+//!
+//! The same step runs under the bf16 policy too (bf16 encoder activations and weight copies, f32
+//! parameters, statistics and weight gradients, the head in f32), against the CPU's bf16 storage
+//! with f32 arithmetic: the two round the same f32 values, but a GEMM's summation order can move a
+//! value across a rounding boundary, one bf16 ulp (2⁻⁸ relative) at a time, so the tolerance is
+//! `TOL_COMPOSED_BF16`.
 
 use lofi::autograd::Var;
 use lofi::backend::cuda::selftest::compare::{element_error, start_recording, take_digests};
@@ -16,6 +22,7 @@ use lofi::backend::cuda::selftest::Check;
 use lofi::backend::cuda::CudaKernels;
 use lofi::loss::{gtad_loss, GtadTargets, RegDraws};
 use lofi::nn::gtad::{Gtad, GtadConfig};
+use lofi::nn::precision::with_weight_copies;
 use lofi::nn::{Builder, Module, Param, ResNetTsm, ResNetTsmConfig};
 use lofi::ops::shape;
 use lofi::rng::Rng;
@@ -23,6 +30,8 @@ use lofi::{DType, Device, Result, Tensor};
 
 /// Tolerance of the composed check (per-element error, floor 1).
 pub const TOL_COMPOSED: f64 = 1e-3;
+/// Tolerance of the bf16 composed check: a few bf16 ulps grown through the encoder.
+pub const TOL_COMPOSED_BF16: f64 = 5e-2;
 /// Videos and snippets of the check's batch (the synthetic benchmark's L = 16).
 pub const BATCH: usize = 2;
 pub const SNIPPETS: usize = 16;
@@ -42,7 +51,8 @@ pub fn gtad_synthetic(in_channels: usize) -> GtadConfig {
 }
 
 /// Everything one step produces, in a fixed order: loss, map, start, end, then every gradient.
-fn step(dev: &Device, seed: u64) -> Result<Vec<(String, Tensor)>> {
+/// `dtype` is the encoder's activations' (f32, or bf16 under the bf16 policy).
+fn step(dev: &Device, seed: u64, dtype: DType) -> Result<Vec<(String, Tensor)>> {
     let init = Builder::new(dev, DType::F32, Rng::seeded(seed));
     let enc_cfg = ResNetTsmConfig::synthetic_tiny();
     let encoder = ResNetTsm::new(&init.pp("encoder"), &enc_cfg)?;
@@ -52,8 +62,9 @@ fn step(dev: &Device, seed: u64) -> Result<Vec<(String, Tensor)>> {
     let n = BATCH * frames_per_video * 32 * 32 * 3;
     let pixels: Vec<u8> = (0..n).map(|_| (data.uniform() * 256.0) as u8).collect();
     let frames = Tensor::from_slice(&pixels, [BATCH * frames_per_video, 32, 32, 3], dev)?;
-    let x = encoder.prepare_frames(&frames, DType::F32)?;
-    let snippets = encoder.forward(&x)?;
+    let x = encoder.prepare_frames(&frames, dtype)?;
+    let snippets = with_weight_copies(&encoder.params(), dtype, || encoder.forward(&x))?;
+    let snippets = shape::cast(&snippets, DType::F32)?;
     let c = snippets.dims()[1];
     let features = shape::permute(&shape::reshape(&snippets, [BATCH, SNIPPETS, c])?, &[0, 2, 1])?;
     let out = head.forward(&features)?;
@@ -83,26 +94,27 @@ fn step(dev: &Device, seed: u64) -> Result<Vec<(String, Tensor)>> {
 }
 
 /// The composed check on `dev` against the CPU; `Check.error` is the worst per-element error.
-pub fn run(dev: &Device, seed: u64) -> Check {
-    let name = "composed_tiny_encoder_gtad_f32".to_string();
+pub fn run(dev: &Device, seed: u64, dtype: DType) -> Check {
+    let name = format!("composed_tiny_encoder_gtad_{}", dtype.name());
+    let tolerance = if dtype == DType::F32 { TOL_COMPOSED } else { TOL_COMPOSED_BF16 };
     let result = (|| -> Result<f64> {
         if let Some(cuda) = dev.cuda_device() {
             cuda.set_tf32(false)?;
         }
-        let cpu = step(&Device::cpu(), seed)?;
+        let cpu = step(&Device::cpu(), seed, dtype)?;
         let mut digests = Vec::new();
         let mut worst = 0.0f64;
         for _ in 0..2 {
             start_recording();
-            let got = step(dev, seed)?;
+            let got = step(dev, seed, dtype)?;
             if got.len() != cpu.len() {
                 return Err(lofi::Error::Cuda(format!("{} outputs vs {} on the CPU", got.len(), cpu.len())));
             }
             for ((name, g), (_, c)) in got.iter().zip(&cpu) {
                 let e = element_error(&g.to_device(&Device::cpu())?, c, 1.0)?;
                 // NaN fails too.
-                if e.is_nan() || e > TOL_COMPOSED {
-                    return Err(lofi::Error::Cuda(format!("{name}: error {e:.3e} (tol {TOL_COMPOSED:.0e})")));
+                if e.is_nan() || e > tolerance {
+                    return Err(lofi::Error::Cuda(format!("{name}: error {e:.3e} (tol {tolerance:.0e})")));
                 }
                 worst = worst.max(e);
             }
@@ -114,8 +126,8 @@ pub fn run(dev: &Device, seed: u64) -> Check {
         Ok(worst)
     })();
     match result {
-        Ok(error) => Check { name, error, tolerance: TOL_COMPOSED, failure: None },
-        Err(e) => Check { name, error: f64::NAN, tolerance: TOL_COMPOSED, failure: Some(e.to_string()) },
+        Ok(error) => Check { name, error, tolerance, failure: None },
+        Err(e) => Check { name, error: f64::NAN, tolerance, failure: Some(e.to_string()) },
     }
 }
 
@@ -128,11 +140,17 @@ mod tests {
     /// comparison is exact against itself and two runs agree.
     #[test]
     fn composed_check_runs_against_the_cpu() {
-        let check = run(&Device::cpu(), 3);
-        assert!(check.passed(), "{check:?}");
-        assert_eq!(check.error, 0.0, "the CPU against itself must agree exactly");
-        let outputs = step(&Device::cpu(), 3).unwrap_or_else(|e| panic!("{e}"));
-        assert!(outputs.iter().all(|(n, _)| !n.contains("missing")), "every weight has a gradient");
-        assert!(outputs.len() > 30, "{} outputs", outputs.len());
+        for dtype in [DType::F32, DType::BF16] {
+            let check = run(&Device::cpu(), 3, dtype);
+            assert!(check.passed(), "{check:?}");
+            assert_eq!(check.error, 0.0, "the CPU against itself must agree exactly");
+            let outputs = step(&Device::cpu(), 3, dtype).unwrap_or_else(|e| panic!("{e}"));
+            assert!(outputs.iter().all(|(n, _)| !n.contains("missing")), "every weight has a gradient");
+            assert!(outputs.len() > 30, "{} outputs", outputs.len());
+        }
+        // bf16 really changes the step (rounding reaches the loss and gradients) but stays close.
+        let (a, b) = (step(&Device::cpu(), 3, DType::F32).unwrap(), step(&Device::cpu(), 3, DType::BF16).unwrap());
+        let worst = a.iter().zip(&b).map(|((_, x), (_, y))| element_error(y, x, 1.0).unwrap()).fold(0.0f64, f64::max);
+        assert!(worst > 0.0 && worst < 0.5, "bf16 vs f32 composed step: worst error {worst}");
     }
 }

@@ -72,6 +72,39 @@ pub fn excerpt(text: &str) -> String {
     format!("{}… ({} more bytes)", &text[..end], text.len() - end)
 }
 
+/// `text` itself when at most `2 * EXCERPT_BYTES` long, else its first and last
+/// [`EXCERPT_BYTES`] with how much was left out between them. For whole error messages: they may
+/// quote long user input (paths, values) in the middle, and the advice they end with must survive.
+pub fn excerpt_middle(text: &str) -> String {
+    if text.len() <= 2 * EXCERPT_BYTES {
+        return text.to_string();
+    }
+    let mut head = EXCERPT_BYTES;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - EXCERPT_BYTES;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{} … ({} bytes left out) … {}", &text[..head], tail - head, &text[tail..])
+}
+
+#[cfg(test)]
+mod excerpt_tests {
+    use super::*;
+
+    #[test]
+    fn a_middle_excerpt_keeps_both_ends_and_is_bounded() {
+        let text = format!("start {} end: pass --force", "é".repeat(400));
+        let cut = excerpt_middle(&text);
+        assert!(cut.starts_with("start ") && cut.ends_with("pass --force"), "{cut}");
+        assert!(cut.len() < 2 * EXCERPT_BYTES + 60, "{}", cut.len());
+        assert!(cut.contains("bytes left out"));
+        assert_eq!(excerpt_middle("short"), "short");
+    }
+}
+
 /// One step of a JSON path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathPart {

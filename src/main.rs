@@ -31,7 +31,8 @@ fn is_flag_error(e: &anyhow::Error) -> bool {
 
 /// The error and its causes joined by ": ", each cause once: `Error::Io` already prints its OS
 /// error, which is also its `source()`, and `{:#}` would print it a second time. Each part is
-/// cut to an excerpt, since parts may quote user input.
+/// cut to a bounded excerpt, since parts may quote user input; the cut is in the middle, so a
+/// long path quoted early does not cost the advice a message ends with.
 fn error_text(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
@@ -39,7 +40,7 @@ fn error_text(e: &anyhow::Error) -> String {
         if parts.last().is_some_and(|prev| prev.ends_with(&text)) {
             continue;
         }
-        parts.push(lofi::jsonio::excerpt(&text));
+        parts.push(lofi::jsonio::excerpt_middle(&text));
     }
     parts.join(": ")
 }

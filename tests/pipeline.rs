@@ -35,6 +35,15 @@ fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
+fn max_step_peak(run: &Path) -> u64 {
+    let text = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics.jsonl");
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter_map(|v| v["peak_bytes"].as_u64())
+        .max()
+        .expect("a step with a peak")
+}
+
 fn losses(run: &Path) -> Vec<f64> {
     let text = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics.jsonl");
     text.lines()
@@ -87,6 +96,13 @@ fn a_reduced_pipeline_runs_every_method_and_reports_them() {
         }
     }
     let lofi_t = rows.iter().find(|r| r["method"] == "lofi-t").unwrap();
+    // A training job's peak is its high-water mark, at least every step's peak (each step resets
+    // the step peak; the job's must not be the last step's).
+    for job in ["acp", "head/acp", "lofi-t"] {
+        let stage = lofi_t["stages"].as_array().unwrap().iter().find(|s| s["name"] == job).unwrap();
+        let steps = max_step_peak(&out.join("seed-3").join(job));
+        assert!(stage["peak_bytes"].as_u64().unwrap() >= steps, "{job}: job peak {stage} below a step's {steps}");
+    }
     let names: Vec<&str> = lofi_t["stages"].as_array().unwrap().iter().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(
         names,

@@ -24,7 +24,10 @@ pub const fn accounted_bytes(bytes: usize) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
     pub in_use: usize,
+    /// The high-water mark since the last `reset_peak` (a step's peak).
     pub peak: usize,
+    /// The high-water mark over the pool's whole life, never reset (a job's peak).
+    pub lifetime_peak: usize,
     pub budget: usize,
     /// Number of live reservations.
     pub live: usize,
@@ -44,7 +47,15 @@ impl Pool {
     pub fn new(label: impl Into<String>, budget: usize) -> Arc<Pool> {
         Arc::new(Pool {
             label: label.into(),
-            state: Mutex::new(PoolStats { in_use: 0, peak: 0, budget, live: 0, total_reserved: 0, reservations: 0 }),
+            state: Mutex::new(PoolStats {
+                in_use: 0,
+                peak: 0,
+                lifetime_peak: 0,
+                budget,
+                live: 0,
+                total_reserved: 0,
+                reservations: 0,
+            }),
         })
     }
 
@@ -71,6 +82,7 @@ impl Pool {
         s.total_reserved += accounted as u64;
         s.reservations += 1;
         s.peak = s.peak.max(s.in_use);
+        s.lifetime_peak = s.lifetime_peak.max(s.in_use);
         Ok(Reservation { pool: Arc::clone(self), bytes: accounted })
     }
 
@@ -82,6 +94,10 @@ impl Pool {
     }
     pub fn peak(&self) -> usize {
         self.lock().peak
+    }
+    /// The high-water mark over the pool's whole life (`reset_peak` does not touch it).
+    pub fn lifetime_peak(&self) -> usize {
+        self.lock().lifetime_peak
     }
     pub fn budget(&self) -> usize {
         self.lock().budget

@@ -387,7 +387,14 @@ impl<'a> SeedRun<'a> {
             }
         }
         let s =
-            Stamp { job: name.into(), key, wall_s: started.elapsed().as_secs_f64(), peak_bytes: device.pool().peak() };
+            // The job's own high-water mark: each training step resets the step peak, so the pool's
+            // lifetime peak, not its last step's, is the job's.
+            Stamp {
+                job: name.into(),
+                key,
+                wall_s: started.elapsed().as_secs_f64(),
+                peak_bytes: device.pool().lifetime_peak(),
+            };
         stamp::write(&dir, &s)?;
         self.done.insert(name.to_string(), s);
         Ok(())

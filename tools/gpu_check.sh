@@ -153,6 +153,20 @@ sys.exit(0 if r["peak_bytes"] == r["predicted_peak_bytes"] else 1)
 PY
   then say "PASS  $name: CUDA pool peak = Meta prediction"
   else say "FAIL  $name: CUDA pool peak differs from the Meta prediction"; failures=$((failures + 1)); fi
+  # What the card really held at the pool's peak (driver: total - free) against prediction + the
+  # fixed overhead (context, modules, cuBLAS handle): within 2%.
+  if python3 - "$out/$name.log" << 'PY'
+import json, sys
+r = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1])
+used, expected = r.get("driver_used_bytes"), r["predicted_peak_bytes"] + (r.get("overhead_bytes") or 0)
+if not used:
+    print("  no driver sample in the bench step output"); sys.exit(1)
+off = used / expected - 1
+print(f"  driver used {used} B at the pool peak, predicted + overhead {expected} B ({100 * off:+.2f}%)")
+sys.exit(0 if abs(off) <= 0.02 else 1)
+PY
+  then say "PASS  $name: driver used memory within 2% of prediction + overhead"
+  else say "FAIL  $name: driver used memory not within 2% of prediction + overhead"; failures=$((failures + 1)); fi
 done
 step plan 300 plan --budget 32GiB --device cuda --rates "$out/rates.json"
 

@@ -112,6 +112,7 @@ pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
             "median_s": t.median_s, "steps_s": t.steps_s, "frames_per_s": t.frames_per_s,
             "gemm_gflops_per_s": t.gemm_gflops_per_s, "peak_bytes": t.peak_bytes,
             "predicted_peak_bytes": t.predicted_peak_bytes, "predicted_step_s": t.predicted_step_s,
+            "driver_used_bytes": t.driver_used_bytes, "overhead_bytes": t.overhead_bytes,
         });
         println!("{}", serde_json::to_string(&v)?);
     } else {

@@ -63,6 +63,9 @@ pub struct CudaDevice {
     context_overhead: usize,
     /// Device memory taken since open by what the backend loaded (modules, cuBLAS handle).
     loaded_overhead: AtomicUsize,
+    /// The driver's used memory (total − free) sampled when an allocation brought the pool to its
+    /// high-water mark: what the card really held at the pool's peak (`note_pool_high_water`).
+    driver_used_at_peak: AtomicUsize,
     /// The kernel backend's per-device state, created on first use (see `backend_state`).
     backend_state: OnceLock<Box<dyn Any + Send + Sync>>,
 }
@@ -99,6 +102,7 @@ impl CudaDevice {
             free_at_open,
             context_overhead: total_bytes.saturating_sub(free_at_open),
             loaded_overhead: AtomicUsize::new(0),
+            driver_used_at_peak: AtomicUsize::new(0),
             backend_state: OnceLock::new(),
         }))
     }
@@ -137,6 +141,22 @@ impl CudaDevice {
     /// The part of `fixed_overhead` taken by loaded modules and the cuBLAS handle.
     pub fn loaded_overhead(&self) -> usize {
         self.loaded_overhead.load(Ordering::Relaxed)
+    }
+
+    /// Samples the driver's used memory; called right after an allocation that brought the pool to
+    /// its high-water mark, so the largest sample is the card's use at the pool's peak (context,
+    /// modules, and the driver's own rounding of every allocation included).
+    pub fn note_pool_high_water(&self) -> Result<()> {
+        let (free, total) = self.ctx.mem_get_info().map_err(cuda_err)?;
+        self.driver_used_at_peak.fetch_max(total.saturating_sub(free), Ordering::Relaxed);
+        Ok(())
+    }
+    /// The largest sample of `note_pool_high_water` since the last reset (0 before any).
+    pub fn driver_used_at_peak(&self) -> usize {
+        self.driver_used_at_peak.load(Ordering::Relaxed)
+    }
+    pub fn reset_driver_used_at_peak(&self) {
+        self.driver_used_at_peak.store(0, Ordering::Relaxed);
     }
 
     /// Runs `f` and adds the device memory it took (free before − free after) to the overhead.

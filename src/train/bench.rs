@@ -24,6 +24,11 @@ pub struct StepTiming {
     pub peak_bytes: usize,
     pub predicted_peak_bytes: usize,
     pub predicted_step_s: f64,
+    /// CUDA only: the driver's used memory (total − free) at the pool's high-water mark during
+    /// the timed steps, and the device's fixed overhead (context, other processes, modules,
+    /// cuBLAS handle). tools/gpu_check.sh holds the first within 2% of prediction + overhead.
+    pub driver_used_bytes: Option<usize>,
+    pub overhead_bytes: Option<usize>,
 }
 
 /// Runs `warmup` then `repeats` steps of `spec` on `device` and times the latter.
@@ -63,6 +68,11 @@ pub fn time_step(
             precision: spec.precision,
             device,
         };
+        if step as usize == warmup {
+            if let Some(cuda) = device.cuda_device() {
+                cuda.reset_driver_used_at_peak();
+            }
+        }
         let started = Instant::now();
         let m = train_step(&model, &mut opt, &batch, &ctx)?;
         if let Some(cuda) = device.cuda_device() {
@@ -89,6 +99,8 @@ pub fn time_step(
         peak_bytes: peak,
         predicted_peak_bytes: dry.peak_bytes + resident,
         predicted_step_s: rates.step_seconds(&dry),
+        driver_used_bytes: device.cuda_device().map(|c| c.driver_used_at_peak()),
+        overhead_bytes: device.cuda_device().map(|c| c.fixed_overhead()),
     })
 }
 

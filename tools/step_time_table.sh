@@ -18,10 +18,10 @@ trap 'rm -rf "$work"' EXIT
 python3 - "$work/rates.json" << 'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-bf16 = r.get("bf16_gemm_flops_per_s")
-bf16 = f"{bf16 / 1e9:.1f}" if bf16 else "-"
-print(f"Rates ({r['device']}): f32 GEMM {r['gemm_flops_per_s'] / 1e9:.1f} GFLOP/s, bf16 GEMM {bf16} GFLOP/s, "
-      f"{r['bytes_per_s'] / 1e9:.2f} GB/s, {r['per_kernel_s'] * 1e6:.1f} µs per kernel\n")
+g = lambda key, scale: f"{r[key] / scale:.2f}" if r.get(key) else "-"
+print(f"Rates ({r['device']}): convolution GEMM {g('gemm_flops_per_s', 1e9)} GFLOP/s (bf16 {g('bf16_gemm_flops_per_s', 1e9)}), "
+      f"{g('bytes_per_s', 1e9)} GB/s (bf16 {g('bf16_bytes_per_s', 1e9)}), {r['per_kernel_s'] * 1e6:.2f} µs per kernel, "
+      f"optimizer {g('update_params_per_s', 1e6)} M parameters/s\n")
 print("| encoder | fidelity | videos | k | recompute | precision | peak (pool) | predicted peak | step | predicted step | predicted / measured |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 PY

@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
-use lofi::train::bench::{measure_rates, time_step};
+use lofi::train::bench::time_step;
 use lofi::train::budget::RecomputeSetting;
 use lofi::train::cost::DeviceRates;
 use lofi::train::optimizer::OptimConfig;
 use lofi::train::presets::{fidelity_name, parse_fidelity};
+use lofi::train::rates::measure_rates;
 use lofi::train::spec::{HeadSpec, Precision, StepSpec};
 
 use super::device::{open_device, parse_device, set_threads};
@@ -145,11 +146,15 @@ pub fn run_device(a: &DeviceArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
+        let gb = |rate: Option<f64>| rate.map_or("-".to_string(), |v| format!("{:.1}", v / 1e9));
         println!(
-            "{}: GEMM {:.1} GFLOP/s, bandwidth {:.1} GB/s (alloc + read + write), {:.1} µs per kernel",
+            "{}: convolution GEMM {:.1} GFLOP/s (bf16 {}), bandwidth {:.1} GB/s (bf16 {}; alloc + read + write), \
+             {:.1} µs per kernel (autograd op)",
             r.device,
             r.gemm_flops_per_s / 1e9,
+            gb(r.bf16_gemm_flops_per_s),
             r.bytes_per_s / 1e9,
+            gb(r.bf16_bytes_per_s),
             r.per_kernel_s * 1e6
         );
     }

@@ -1,7 +1,8 @@
 //! The arithmetic a thread's ops ask for, counted as they are issued — also on the Meta device,
 //! where nothing runs — so that a dry run of a step yields its GEMM work for the step-time model
-//! (`train::cost`). Only the products are counted (convolutions and matrix products); every other
-//! kernel is memory-bound and is modelled by the bytes it allocates (`memory::PoolStats`).
+//! (`train::cost`). Only the products are counted (convolutions and matrix products), and the
+//! optimizer's in-place updates (which allocate nothing); every other kernel is memory-bound and
+//! is modelled by the bytes it allocates (`memory::PoolStats`).
 
 use std::cell::Cell;
 
@@ -11,13 +12,25 @@ thread_local! {
     static GEMM_FLOPS: Cell<u64> = const { Cell::new(0) };
     /// The part of `GEMM_FLOPS` with bf16/f16 inputs (tensor-core rate on a GPU).
     static REDUCED_GEMM_FLOPS: Cell<u64> = const { Cell::new(0) };
+    /// Parameter elements updated in place by the optimizer (no allocation shows them).
+    static UPDATED_PARAMS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts an optimizer's in-place update of `elements` parameter values.
+pub(crate) fn add_update(elements: usize) {
+    UPDATED_PARAMS.with(|c| c.set(c.get().saturating_add(elements as u64)));
+}
+
+/// Parameter elements the optimizer updated on this thread so far.
+pub fn updated_params() -> u64 {
+    UPDATED_PARAMS.with(|c| c.get())
 }
 
 /// Adds the 2·m·n·k FLOPs of a product whose inputs are `dtype`.
 pub(crate) fn add_gemm(m: usize, n: usize, k: usize, dtype: DType) {
     let f = 2u64.saturating_mul(m as u64).saturating_mul(n as u64).saturating_mul(k as u64);
     GEMM_FLOPS.with(|c| c.set(c.get().saturating_add(f)));
-    if matches!(dtype, DType::BF16 | DType::F16) {
+    if dtype.is_reduced_float() {
         REDUCED_GEMM_FLOPS.with(|c| c.set(c.get().saturating_add(f)));
     }
 }

@@ -18,9 +18,10 @@ impl DType {
     /// bf16/f16 (the bf16 policy — summed over hundreds of im2col chunks, a bf16 accumulator is
     /// off by percents), else `self`.
     pub const fn weight_grad(self) -> DType {
-        match self {
-            DType::BF16 | DType::F16 => DType::F32,
-            other => other,
+        if self.is_reduced_float() {
+            DType::F32
+        } else {
+            self
         }
     }
     pub const fn size_in_bytes(self) -> usize {
@@ -30,6 +31,11 @@ impl DType {
             DType::BF16 | DType::F16 => 2,
             DType::U8 => 1,
         }
+    }
+
+    /// A 16-bit float (bf16, f16): the reduced precision of the bf16 policy.
+    pub const fn is_reduced_float(self) -> bool {
+        matches!(self, DType::BF16 | DType::F16)
     }
 
     pub const fn is_float(self) -> bool {

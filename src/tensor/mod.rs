@@ -22,6 +22,18 @@ pub use storage::Storage;
 use crate::memory::Reservation;
 use crate::{Error, Result};
 
+thread_local! {
+    /// Pool-accounted bytes of bf16/f16 tensors allocated on this thread: the step-time model
+    /// moves them at their own rate (on the CPU, a reduced-precision tensor is widened to f32 and
+    /// back by every kernel that touches it), so a dry run counts them apart.
+    static REDUCED_BYTES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Pool-accounted bytes of bf16/f16 tensors allocated on this thread so far.
+pub fn reduced_bytes_allocated() -> u64 {
+    REDUCED_BYTES.with(|c| c.get())
+}
+
 /// The bytes behind one or more tensor handles.
 struct Buffer {
     dtype: DType,
@@ -54,6 +66,10 @@ impl Tensor {
         let numel = shape.numel();
         let bytes = numel * dtype.size_in_bytes();
         let reservation = device.pool().reserve(bytes)?;
+        if dtype.is_reduced_float() {
+            let accounted = crate::memory::accounted_bytes(bytes) as u64;
+            REDUCED_BYTES.with(|c| c.set(c.get().saturating_add(accounted)));
+        }
         let storage = match device.kind() {
             DeviceKind::Cpu => Storage::cpu_zeroed(bytes),
             DeviceKind::Meta => Storage::Meta,

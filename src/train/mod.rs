@@ -24,6 +24,7 @@ pub mod observer;
 pub mod optim;
 pub mod optimizer;
 pub mod presets;
+pub mod rates;
 pub mod runner;
 pub mod schedule;
 pub mod spec;

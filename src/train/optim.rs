@@ -51,6 +51,7 @@ impl Sgd {
                 None
             };
             let buf = buf.map(|b| &*b);
+            crate::ops::cost::add_update(value.numel());
             launch(value.device(), |be| be.sgd_step(&value, g, buf, &o))?;
         }
         Ok(())
@@ -124,6 +125,7 @@ impl Adam {
                     e.insert((zeros()?, zeros()?))
                 }
             };
+            crate::ops::cost::add_update(value.numel());
             launch(value.device(), |be| be.adam_step(&value, g, m, v, &o))?;
         }
         Ok(())

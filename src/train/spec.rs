@@ -62,11 +62,14 @@ pub struct DryRun {
     /// The pool's high-water mark over two steps.
     pub peak_bytes: usize,
     /// Of the second (steady-state) step: GEMM FLOPs (and the part with bf16 inputs), bytes
-    /// allocated, allocations.
+    /// allocated (and the part in bf16/f16 tensors), allocations.
     pub gemm_flops: u64,
     pub reduced_gemm_flops: u64,
     pub allocated_bytes: u64,
+    pub reduced_allocated_bytes: u64,
     pub allocations: u64,
+    /// Parameter elements the optimizer updated in place.
+    pub updated_params: u64,
 }
 
 /// The head a step trains.
@@ -211,8 +214,15 @@ impl StepSpec {
         let mut opt = self.build_optimizer(&model)?;
         // The batch's host bytes are outside the device pool in a real run, so here too.
         let batch = self.placeholder_batch(&Device::meta(usize::MAX))?;
-        let mut run =
-            DryRun { peak_bytes: 0, gemm_flops: 0, reduced_gemm_flops: 0, allocated_bytes: 0, allocations: 0 };
+        let mut run = DryRun {
+            peak_bytes: 0,
+            gemm_flops: 0,
+            reduced_gemm_flops: 0,
+            allocated_bytes: 0,
+            reduced_allocated_bytes: 0,
+            allocations: 0,
+            updated_params: 0,
+        };
         for step in 0..2 {
             let ctx = StepContext {
                 stage: "dry run",
@@ -227,12 +237,16 @@ impl StepSpec {
             };
             let (flops, reduced, pool) =
                 (crate::ops::cost::gemm_flops(), crate::ops::cost::reduced_gemm_flops(), meta.pool().stats());
+            let reduced_bytes = crate::tensor::reduced_bytes_allocated();
+            let updated = crate::ops::cost::updated_params();
             run.peak_bytes = run.peak_bytes.max(train_step(&model, &mut opt, &batch, &ctx)?.peak_bytes);
             let after = meta.pool().stats();
             run.gemm_flops = crate::ops::cost::gemm_flops() - flops;
             run.reduced_gemm_flops = crate::ops::cost::reduced_gemm_flops() - reduced;
             run.allocated_bytes = after.total_reserved - pool.total_reserved;
+            run.reduced_allocated_bytes = crate::tensor::reduced_bytes_allocated() - reduced_bytes;
             run.allocations = after.reservations - pool.reservations;
+            run.updated_params = crate::ops::cost::updated_params() - updated;
         }
         Ok(run)
     }

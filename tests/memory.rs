@@ -88,6 +88,8 @@ fn peak_of_a_hand_written_graph() {
 #[test]
 fn heap_high_water_matches_pool_peak() {
     let _s = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    // Live buffers only: the buffer cache's idle buffers are the next test's subject.
+    lofi::memory::host::set_buffer_cache(false);
     let dev = Device::cpu_with_budget(usize::MAX);
     let cfg = ResNetTsmConfig::synthetic_tiny();
     let model = ResNetTsm::new(&Builder::new(&dev, DType::F32, Rng::seeded(3)), &cfg).unwrap();
@@ -106,6 +108,42 @@ fn heap_high_water_matches_pool_peak() {
     assert!(pool > 50 << 20, "the step must be large enough to mean something ({pool} B)");
     eprintln!("heap high-water {heap} B, pool peak {pool} B");
     assert!(heap.abs_diff(pool) <= slack, "heap high-water {heap} B vs pool peak {pool} B (allowed ±{slack} B)");
+    lofi::memory::host::set_buffer_cache(true);
+}
+
+/// With the host buffer cache on (the default), a steady step takes every tensor buffer from the
+/// cache — the heap does not rise during it — and the heap stays within the cache's bound of three
+/// times the live peak.
+#[test]
+fn steady_steps_reuse_cached_buffers_and_the_cache_is_bounded() {
+    let _s = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    lofi::memory::host::set_buffer_cache(false);
+    lofi::memory::host::set_buffer_cache(true);
+    let dev = Device::cpu_with_budget(usize::MAX);
+    let cfg = ResNetTsmConfig::synthetic_tiny();
+    let heap_start = CURRENT.load(Ordering::SeqCst);
+    let model = ResNetTsm::new(&Builder::new(&dev, DType::F32, Rng::seeded(3)), &cfg).unwrap();
+    let x = Var::leaf(Tensor::zeros([64 * cfg.frames, 3, 32, 32], DType::F32, &dev).unwrap());
+    let up = Tensor::zeros([64, cfg.feature_dim()], DType::F32, &dev).unwrap();
+    let step = || {
+        let y = model.forward(&x).unwrap();
+        drop(y.backward_with(up.clone()).unwrap());
+    };
+    dev.pool().reset_peak();
+    HIGH.store(CURRENT.load(Ordering::SeqCst), Ordering::SeqCst);
+    for _ in 0..3 {
+        step();
+    }
+    let pool = dev.pool().lifetime_peak();
+    let heap = HIGH.load(Ordering::SeqCst) - heap_start;
+    assert!(heap <= 3 * pool + (4 << 20), "heap {heap} B above 3 × the pool peak {pool} B");
+    // A fourth step: nothing new beyond the autograd graph's small bookkeeping.
+    let before = CURRENT.load(Ordering::SeqCst);
+    HIGH.store(before, Ordering::SeqCst);
+    step();
+    let rise = HIGH.load(Ordering::SeqCst) - before;
+    eprintln!("heap {heap} B (pool peak {pool} B), rise during a steady step {rise} B");
+    assert!(rise < pool / 20, "a steady step allocated {rise} B (pool peak {pool} B)");
 }
 
 #[test]

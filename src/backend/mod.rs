@@ -179,8 +179,14 @@ pub fn for_device(device: &Device) -> Result<Option<&'static dyn Backend>> {
 }
 
 /// Runs `kernel` on the backend of `device`; does nothing on Meta.
-pub fn launch(device: &Device, kernel: impl FnOnce(&dyn Backend) -> Result<()>) -> Result<()> {
+pub fn launch<K: FnOnce(&dyn Backend) -> Result<()>>(device: &Device, kernel: K) -> Result<()> {
     match for_device(device)? {
+        Some(b) if crate::tensor::kernel_times::is_on() => {
+            let started = std::time::Instant::now();
+            let r = kernel(b);
+            crate::tensor::kernel_times::record(std::any::type_name::<K>(), started.elapsed());
+            r
+        }
         Some(b) => kernel(b),
         None => Ok(()),
     }

@@ -55,6 +55,9 @@ pub struct StepArgs {
     /// Device rates for the time prediction (lofi bench device --json)
     #[arg(long)]
     rates: Option<PathBuf>,
+    /// Also print the kernel time per launching op over the timed steps (CPU profiling)
+    #[arg(long)]
+    profile: bool,
     #[arg(long)]
     json: bool,
 }
@@ -104,7 +107,7 @@ pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
         Some(p) => DeviceRates::load(p)?,
         None => DeviceRates::default_for(kind),
     };
-    let t = time_step(&spec, &device, a.warmup, a.repeats, &rates)?;
+    let t = time_step(&spec, &device, a.warmup, a.repeats, &rates, a.profile)?;
     if a.json {
         let v = serde_json::json!({
             "encoder": a.encoder, "head": a.head, "fidelity": fidelity_name(&fidelity), "batch": a.batch,
@@ -114,6 +117,7 @@ pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
             "gemm_gflops_per_s": t.gemm_gflops_per_s, "peak_bytes": t.peak_bytes,
             "predicted_peak_bytes": t.predicted_peak_bytes, "predicted_step_s": t.predicted_step_s,
             "driver_used_bytes": t.driver_used_bytes, "overhead_bytes": t.overhead_bytes,
+            "kernel_times": t.kernel_times,
         });
         println!("{}", serde_json::to_string(&v)?);
     } else {
@@ -135,6 +139,9 @@ pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
             t.predicted_peak_bytes,
             1e3 * t.predicted_step_s
         );
+        if a.profile {
+            print_profile(&t.kernel_times, t.steps_s.len(), t.steps_s.iter().sum());
+        }
     }
     Ok(())
 }
@@ -159,4 +166,24 @@ pub fn run_device(a: &DeviceArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The kernel-time table: per op, ms per step and share of the step; the remainder is time outside
+/// kernels (autograd bookkeeping, the pool, the host side of the step).
+fn print_profile(rows: &[lofi::tensor::kernel_times::KernelTime], steps: usize, total_s: f64) {
+    let per_step = |s: f64| 1e3 * s / steps.max(1) as f64;
+    println!("{:>9} {:>6} {:>8}  op (kernel time per step over {steps} steps)", "ms/step", "share", "calls");
+    let mut in_kernels = 0.0;
+    for r in rows {
+        in_kernels += r.seconds;
+        println!(
+            "{:>9.2} {:>5.1}% {:>8}  {}",
+            per_step(r.seconds),
+            100.0 * r.seconds / total_s,
+            r.calls / steps.max(1) as u64,
+            r.op
+        );
+    }
+    let rest = (total_s - in_kernels).max(0.0);
+    println!("{:>9.2} {:>5.1}% {:>8}  (outside kernels)", per_step(rest), 100.0 * rest / total_s, "");
 }

@@ -18,9 +18,9 @@ pub mod shift;
 use crate::tensor::{DType, Shape, Tensor};
 use crate::{Error, Result};
 
-/// A zeroed tensor on `like`'s device.
+/// A new tensor on `like`'s device for a kernel to overwrite entirely (`Tensor::empty`).
 pub(crate) fn empty_like(like: &Tensor, shape: impl Into<Shape>, dtype: DType) -> Result<Tensor> {
-    Tensor::zeros(shape, dtype, like.device())
+    Tensor::empty(shape, dtype, like.device())
 }
 
 /// Errors unless all tensors share device (and pool); dtypes may differ (the bf16 policy's

@@ -57,7 +57,8 @@ pub fn slice(x: &Var, axis: usize, start: usize, len: usize) -> Result<Var> {
     let in_dims = x.dims().to_vec();
     Ok(record("slice", &[x], y, move |g| {
         let (outer, _, inner) = split("slice", &in_dims, axis)?;
-        let dx = empty_like(g, in_dims.clone(), g.dtype())?;
+        // copy_into_axis writes only the slice's range; the rest of the gradient is zero.
+        let dx = Tensor::zeros(in_dims.clone(), g.dtype(), g.device())?;
         launch(g.device(), |be| be.copy_into_axis(g, &dx, outer, inner, start))?;
         Ok(vec![Some(dx)])
     }))

@@ -8,6 +8,7 @@
 mod cpu_view;
 mod device;
 mod dtype;
+pub mod kernel_times;
 mod shape;
 mod storage;
 
@@ -19,6 +20,7 @@ pub use dtype::{DType, Element};
 pub use shape::Shape;
 pub use storage::Storage;
 
+use crate::memory::host::Fill;
 use crate::memory::Reservation;
 use crate::{Error, Result};
 
@@ -56,10 +58,21 @@ impl std::fmt::Debug for Tensor {
 }
 
 impl Tensor {
-    /// A zero-filled tensor (uninitialised memory is never handed out: reading it would make
-    /// kernels nondeterministic in ways the CPU/CUDA comparison could not explain).
+    /// A zero-filled tensor.
     pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
-        let shape = shape.into();
+        Tensor::alloc(shape.into(), dtype, device, Fill::Zeros)
+    }
+
+    /// A tensor for a kernel to overwrite entirely: on the CPU its bytes are whatever a recycled
+    /// buffer held (all-ones bits, NaN, when fresh — so a kernel that reads before writing fails
+    /// its tests loudly); on CUDA it is zeroed like `zeros`. Never read it before writing every
+    /// element: uninitialised memory itself is never handed out, but stale values would make a
+    /// kernel that reads them nondeterministic.
+    pub fn empty(shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::alloc(shape.into(), dtype, device, Fill::Overwritten)
+    }
+
+    fn alloc(shape: Shape, dtype: DType, device: &Device, fill: Fill) -> Result<Tensor> {
         if dtype == DType::F64 && matches!(device.kind(), DeviceKind::Cuda(_)) {
             return Err(Error::DType { op: "zeros", got: "f64".into(), expected: "a CUDA dtype".into() });
         }
@@ -71,7 +84,17 @@ impl Tensor {
             REDUCED_BYTES.with(|c| c.set(c.get().saturating_add(accounted)));
         }
         let storage = match device.kind() {
-            DeviceKind::Cpu => Storage::cpu_zeroed(bytes),
+            DeviceKind::Cpu if kernel_times::is_on() => {
+                let started = std::time::Instant::now();
+                let s = Storage::new_cpu(bytes, fill);
+                let what = match fill {
+                    Fill::Zeros => "tensor::zeros (allocate + zero)",
+                    Fill::Overwritten => "tensor::empty (allocate)",
+                };
+                kernel_times::record(what, started.elapsed());
+                s
+            }
+            DeviceKind::Cpu => Storage::new_cpu(bytes, fill),
             DeviceKind::Meta => Storage::Meta,
             DeviceKind::Cuda(_) => {
                 let cuda = device.cuda_device().ok_or_else(|| Error::NoCuda("device handle without context".into()))?;
@@ -96,7 +119,7 @@ impl Tensor {
         if shape.numel() != data.len() {
             return Err(Error::shape("from_slice", format!("{} values for shape {shape}", data.len())));
         }
-        let t = Tensor::zeros(shape, T::DTYPE, device)?;
+        let t = Tensor::empty(shape, T::DTYPE, device)?;
         t.write_bytes(bytemuck::cast_slice(data))?;
         Ok(t)
     }

@@ -4,6 +4,8 @@
 
 use cudarc::driver::CudaSlice;
 
+use crate::memory::accounted_bytes;
+use crate::memory::host::{give_back_buffer, take_buffer, Fill};
 use crate::tensor::{DType, Element};
 use crate::{Error, Result};
 
@@ -14,9 +16,11 @@ pub enum Storage {
 }
 
 impl Storage {
-    /// Zeroed CPU storage for `bytes` bytes.
-    pub(crate) fn cpu_zeroed(bytes: usize) -> Storage {
-        Storage::Cpu(vec![0u64; bytes.div_ceil(8)])
+    /// CPU storage for `bytes` bytes (a whole number of pool granules, so that buffers of one
+    /// accounted size recycle), zeroed or left for the caller to overwrite
+    /// (`memory::host::take_buffer`).
+    pub(crate) fn new_cpu(bytes: usize, fill: Fill) -> Storage {
+        Storage::Cpu(take_buffer(accounted_bytes(bytes) / 8, fill))
     }
 
     /// The CPU elements as `&[T]` (exactly `numel` of them). Errors on another device or dtype.
@@ -60,6 +64,14 @@ impl Storage {
         match self {
             Storage::Cuda(s) => Ok(s),
             _ => Err(Error::invalid("cuda view", "tensor is not on a CUDA device")),
+        }
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Cpu(v) = self {
+            give_back_buffer(std::mem::take(v));
         }
     }
 }

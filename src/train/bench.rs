@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use crate::rng::{Rng, Seeds};
+use crate::tensor::kernel_times::{self, KernelTime};
 use crate::tensor::{Device, Tensor};
 use crate::train::cost::DeviceRates;
 use crate::train::spec::StepSpec;
@@ -29,15 +30,20 @@ pub struct StepTiming {
     /// cuBLAS handle). tools/gpu_check.sh holds the first within 2% of prediction + overhead.
     pub driver_used_bytes: Option<usize>,
     pub overhead_bytes: Option<usize>,
+    /// With `profile`: kernel time summed over the timed steps, per launching op (CPU only
+    /// meaningful; see `tensor::kernel_times`). Empty otherwise.
+    pub kernel_times: Vec<KernelTime>,
 }
 
-/// Runs `warmup` then `repeats` steps of `spec` on `device` and times the latter.
+/// Runs `warmup` then `repeats` steps of `spec` on `device` and times the latter; with `profile`,
+/// also sums the time of every kernel launched during the timed steps.
 pub fn time_step(
     spec: &StepSpec,
     device: &Device,
     warmup: usize,
     repeats: usize,
     rates: &DeviceRates,
+    profile: bool,
 ) -> Result<StepTiming> {
     let dry = spec.dry_run()?;
     let model = spec.build_model(device, &Seeds::new(0))?;
@@ -69,6 +75,9 @@ pub fn time_step(
             device,
         };
         if step as usize == warmup {
+            if profile {
+                kernel_times::start();
+            }
             if let Some(cuda) = device.cuda_device() {
                 cuda.reset_driver_used_at_peak();
             }
@@ -83,6 +92,7 @@ pub fn time_step(
             peak = peak.max(m.peak_bytes);
         }
     }
+    let kernel_times = if profile { kernel_times::stop() } else { Vec::new() };
     // A CUDA pool also holds the cuBLAS workspace, reserved with the handle (not a step's doing).
     let resident =
         device.cuda_device().map_or(0, |c| crate::backend::cuda::cublas_workspace_bytes(c.compute_capability()));
@@ -101,5 +111,6 @@ pub fn time_step(
         predicted_step_s: rates.step_seconds(&dry),
         driver_used_bytes: device.cuda_device().map(|c| c.driver_used_at_peak()),
         overhead_bytes: device.cuda_device().map(|c| c.fixed_overhead()),
+        kernel_times,
     })
 }

@@ -26,12 +26,45 @@ pub unsafe fn gemm_strided<T: Float>(
     rhs: Mat<*const T>,
     accumulate: bool,
 ) {
+    // Small products run on the calling thread: several of them usually run in parallel already
+    // (one per image or group), and thread hand-off would cost more than the work.
+    let parallel = m * n * k >= 1 << 18;
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { gemm_on(m, n, k, dst, lhs, rhs, accumulate, parallel) }
+}
+
+/// `gemm_strided` on the calling thread only: for products computed inside a parallel loop.
+///
+/// # Safety
+/// As `gemm_strided`.
+pub unsafe fn gemm_strided_serial<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: Mat<*mut T>,
+    lhs: Mat<*const T>,
+    rhs: Mat<*const T>,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { gemm_on(m, n, k, dst, lhs, rhs, accumulate, false) }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_on<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: Mat<*mut T>,
+    lhs: Mat<*const T>,
+    rhs: Mat<*const T>,
+    accumulate: bool,
+    parallel: bool,
+) {
     if m == 0 || n == 0 {
         return;
     }
-    // Small products run on the calling thread: several of them usually run in parallel already
-    // (one per image or group), and thread hand-off would cost more than the work.
-    let par = if m * n * k >= 1 << 18 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let par = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     // SAFETY: forwarded from the caller's contract; gemm computes dst := 1·dst + 1·lhs·rhs.
     unsafe {
         gemm::gemm(

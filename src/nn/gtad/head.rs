@@ -18,7 +18,8 @@ use crate::nn::builder::Builder;
 use crate::nn::layers::{Conv1d, Conv2d, Module};
 use crate::nn::param::Param;
 use crate::ops::conv::Conv2dOpts;
-use crate::ops::elementwise::{relu, sigmoid};
+use crate::ops::elementwise::{add, relu, sigmoid};
+use crate::ops::matmul::linear;
 use crate::ops::shape;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
@@ -199,17 +200,23 @@ impl Gtad {
     /// SGAlign and the first localization conv (with its ReLU), (B, h3, D, L). The 1×1 conv is a
     /// product with the SGAlign rows before the result moves into the map layout: the same
     /// numbers as the conv on the map, without reordering the widest tensor of the head
-    /// (C·36 channels at the official widths) forward and backward.
+    /// (C·36 channels at the official widths) forward and backward. The rows come in their inner
+    /// and context parts, each multiplied by its columns of the weight (column c·bins + p, p below
+    /// or from `inner_bins`), so the concatenation of the two parts is never built.
     fn localization_input(&self, g: &Var) -> Result<(Var, Tensor)> {
-        let [b, _, l] = g.tensor().shape().dims_n::<3>("gtad")?;
-        let (rows, idx) = self.sgalign.forward_rows(g)?;
+        let [b, c, l] = g.tensor().shape().dims_n::<3>("gtad")?;
+        let (inner, context, idx) = self.sgalign.forward_parts(g)?;
         let first = &self.localization[0];
         let w = first.weight.var();
-        let [o, k, _, _] = w.tensor().shape().dims_n::<4>("localization.0")?;
+        let [o, _, _, _] = w.tensor().shape().dims_n::<4>("localization.0")?;
+        let (ib, cb) = (self.sgalign.inner_bins, self.sgalign.context_bins);
+        let w = shape::reshape(&w, [o, c, ib + cb])?;
+        let w_inner = shape::reshape(&shape::slice(&w, 2, 0, ib)?, [o, c * ib])?;
+        let w_context = shape::reshape(&shape::slice(&w, 2, ib, cb)?, [o, c * cb])?;
         let bias = first.bias.as_ref().map(|p| p.var());
-        let y = relu(&crate::ops::matmul::linear(&rows, &shape::reshape(&w, [o, k])?, bias.as_ref())?)?;
+        let y = add(&linear(&inner, &w_inner, None)?, &linear(&context, &w_context, bias.as_ref())?)?;
         // (B·L_s·D, h3) → (B, L_s, D, h3) → (B, h3, D, L_s)
-        let y = shape::permute(&shape::reshape(&y, [b, l, l, o])?, &[0, 3, 2, 1])?;
+        let y = shape::permute(&shape::reshape(&relu(&y)?, [b, l, l, o])?, &[0, 3, 2, 1])?;
         Ok((y, idx))
     }
 }

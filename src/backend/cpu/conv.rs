@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::matmul::{gemm_strided, Mat};
+use super::matmul::{gemm_strided, gemm_strided_serial, Mat};
 use super::pointwise;
 use crate::backend::ConvGeom;
 use crate::tensor::{Float, Tensor};
@@ -36,85 +36,98 @@ fn valid_cols(g: &ConvGeom, kx: usize) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// Fills col[r, j·P + p] for images n0..n0+nc and the channels of group `grp`.
+/// Fills col[r, j·P + p] for images n0..n0+nc and the channels of group `grp`, rows in parallel.
 fn im2col<T: Float>(g: &ConvGeom, x: &[T], col: &mut [T], n0: usize, nc: usize, grp: usize) {
-    let p_img = g.out_pixels();
-    let cols = nc * p_img;
-    let cpg = g.c_in / g.groups;
-    let s = g.stride.1;
-    col[..g.col_rows() * cols].par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
-        let kx = r % g.kw;
-        let ky = (r / g.kw) % g.kh;
-        let ci = grp * cpg + r / (g.kw * g.kh);
-        let (lo, hi) = valid_cols(g, kx);
-        for j in 0..nc {
-            let plane = &x[((n0 + j) * g.c_in + ci) * g.h * g.w..][..g.h * g.w];
-            let out = &mut row[j * p_img..(j + 1) * p_img];
-            for oy in 0..g.ho {
-                let iy = (oy * g.stride.0 + ky) as isize - g.pad.0 as isize;
-                let dst = &mut out[oy * g.wo..(oy + 1) * g.wo];
-                if iy < 0 || iy >= g.h as isize {
-                    dst.fill(T::zero());
-                    continue;
-                }
-                let src = &plane[iy as usize * g.w..][..g.w];
-                dst[..lo].fill(T::zero());
-                dst[hi..].fill(T::zero());
-                if lo == hi {
-                    continue;
-                }
-                let first = lo * s + kx - g.pad.1;
-                if s == 1 {
-                    dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
-                } else {
-                    for (d, v) in dst[lo..hi].iter_mut().zip(src[first..].iter().step_by(s)) {
-                        *d = *v;
-                    }
-                }
-            }
-        }
-    });
+    let cols = nc * g.out_pixels();
+    col[..g.col_rows() * cols]
+        .par_chunks_mut(cols)
+        .enumerate()
+        .for_each(|(r, row)| im2col_row(g, x, row, r, n0, nc, grp));
 }
 
-/// dx[n0+j, grp channels] = Σ over the kernel taps of col (the adjoint of `im2col`). One task per
-/// (image, channel) plane, so no two tasks write the same element.
-fn col2im<T: Float>(g: &ConvGeom, col: &[T], dx: &mut [T], n0: usize, nc: usize, grp: usize) {
+/// `im2col` on the calling thread (inside a parallel loop over blocks of images).
+fn im2col_serial<T: Float>(g: &ConvGeom, x: &[T], col: &mut [T], n0: usize, nc: usize, grp: usize) {
+    let cols = nc * g.out_pixels();
+    col[..g.col_rows() * cols].chunks_mut(cols).enumerate().for_each(|(r, row)| im2col_row(g, x, row, r, n0, nc, grp));
+}
+
+/// Row r (one channel and kernel tap) of the im2col matrix of images n0..n0+nc.
+fn im2col_row<T: Float>(g: &ConvGeom, x: &[T], row: &mut [T], r: usize, n0: usize, nc: usize, grp: usize) {
     let p_img = g.out_pixels();
-    let cols = nc * p_img;
     let cpg = g.c_in / g.groups;
-    let plane_len = g.h * g.w;
-    let first = n0 * g.c_in * plane_len;
     let s = g.stride.1;
-    dx[first..first + nc * g.c_in * plane_len].par_chunks_mut(plane_len).enumerate().for_each(|(idx, plane)| {
-        let (j, ci) = (idx / g.c_in, idx % g.c_in);
-        if ci / cpg != grp {
-            return;
-        }
-        plane.fill(T::zero());
-        let ci_l = ci % cpg;
-        for ky in 0..g.kh {
-            for kx in 0..g.kw {
-                let r = (ci_l * g.kh + ky) * g.kw + kx;
-                let src = &col[r * cols + j * p_img..][..p_img];
-                let (lo, hi) = valid_cols(g, kx);
-                if lo == hi {
-                    continue;
-                }
-                let x0 = lo * s + kx - g.pad.1;
-                for oy in 0..g.ho {
-                    let iy = (oy * g.stride.0 + ky) as isize - g.pad.0 as isize;
-                    if iy < 0 || iy >= g.h as isize {
-                        continue;
-                    }
-                    let dst = &mut plane[iy as usize * g.w..][..g.w];
-                    let from = &src[oy * g.wo + lo..oy * g.wo + hi];
-                    for (d, v) in dst[x0..].iter_mut().step_by(s).zip(from) {
-                        *d += *v;
-                    }
+    let kx = r % g.kw;
+    let ky = (r / g.kw) % g.kh;
+    let ci = grp * cpg + r / (g.kw * g.kh);
+    let (lo, hi) = valid_cols(g, kx);
+    for j in 0..nc {
+        let plane = &x[((n0 + j) * g.c_in + ci) * g.h * g.w..][..g.h * g.w];
+        let out = &mut row[j * p_img..(j + 1) * p_img];
+        for oy in 0..g.ho {
+            let iy = (oy * g.stride.0 + ky) as isize - g.pad.0 as isize;
+            let dst = &mut out[oy * g.wo..(oy + 1) * g.wo];
+            if iy < 0 || iy >= g.h as isize {
+                dst.fill(T::zero());
+                continue;
+            }
+            let src = &plane[iy as usize * g.w..][..g.w];
+            dst[..lo].fill(T::zero());
+            dst[hi..].fill(T::zero());
+            if lo == hi {
+                continue;
+            }
+            let first = lo * s + kx - g.pad.1;
+            if s == 1 {
+                dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+            } else {
+                for (d, v) in dst[lo..hi].iter_mut().zip(src[first..].iter().step_by(s)) {
+                    *d = *v;
                 }
             }
         }
-    });
+    }
+}
+
+/// dx[n0+j, grp channels] = Σ over the kernel taps of col (the adjoint of `im2col`) for the
+/// images of one block, on the calling thread; `dx` holds exactly those images.
+fn col2im_serial<T: Float>(g: &ConvGeom, col: &[T], dx: &mut [T], nc: usize, grp: usize) {
+    dx.chunks_mut(g.h * g.w).enumerate().for_each(|(idx, plane)| col2im_plane(g, col, plane, idx, nc, grp));
+}
+
+/// Plane `idx` (image idx / c_in of the block, channel idx % c_in) of col2im.
+fn col2im_plane<T: Float>(g: &ConvGeom, col: &[T], plane: &mut [T], idx: usize, nc: usize, grp: usize) {
+    let p_img = g.out_pixels();
+    let cols = nc * p_img;
+    let cpg = g.c_in / g.groups;
+    let s = g.stride.1;
+    let (j, ci) = (idx / g.c_in, idx % g.c_in);
+    if ci / cpg != grp {
+        return;
+    }
+    plane.fill(T::zero());
+    let ci_l = ci % cpg;
+    for ky in 0..g.kh {
+        for kx in 0..g.kw {
+            let r = (ci_l * g.kh + ky) * g.kw + kx;
+            let src = &col[r * cols + j * p_img..][..p_img];
+            let (lo, hi) = valid_cols(g, kx);
+            if lo == hi {
+                continue;
+            }
+            let x0 = lo * s + kx - g.pad.1;
+            for oy in 0..g.ho {
+                let iy = (oy * g.stride.0 + ky) as isize - g.pad.0 as isize;
+                if iy < 0 || iy >= g.h as isize {
+                    continue;
+                }
+                let dst = &mut plane[iy as usize * g.w..][..g.w];
+                let from = &src[oy * g.wo + lo..oy * g.wo + hi];
+                for (d, v) in dst[x0..].iter_mut().step_by(s).zip(from) {
+                    *d += *v;
+                }
+            }
+        }
+    }
 }
 
 /// stage[co, j·P + p] = nchw[n0 + j, grp·cg + co, p] (the chunk's channels of group `grp`).
@@ -126,20 +139,6 @@ fn to_stage<T: Float>(g: &ConvGeom, nchw: &[T], stage: &mut [T], n0: usize, nc: 
         for j in 0..nc {
             let src = &nchw[((n0 + j) * g.c_out + grp * cg + co) * p_img..][..p_img];
             row[j * p_img..(j + 1) * p_img].copy_from_slice(src);
-        }
-    });
-}
-
-/// The inverse of `to_stage`: writes the chunk's group channels of `nchw` from stage.
-fn from_stage<T: Float>(g: &ConvGeom, stage: &[T], nchw: &mut [T], n0: usize, nc: usize, grp: usize) {
-    let p_img = g.out_pixels();
-    let cg = g.c_out / g.groups;
-    let cols = nc * p_img;
-    let first = n0 * g.c_out * p_img;
-    nchw[first..first + nc * g.c_out * p_img].par_chunks_mut(p_img).enumerate().for_each(|(idx, dst)| {
-        let (j, co) = (idx / g.c_out, idx % g.c_out);
-        if co / cg == grp {
-            dst.copy_from_slice(&stage[(co % cg) * cols + j * p_img..][..p_img]);
         }
     });
 }
@@ -168,6 +167,63 @@ fn for_each_unit<T: Float>(g: &ConvGeom, ws: &Tensor, mut f: impl FnMut(Unit, &m
     Ok(())
 }
 
+/// Images per block of the blocked paths: as many as keep one block's im2col matrix within
+/// `BLOCK_COL_ELEMS` (so it is still in the core's cache when the product reads it), at least
+/// one. Fixed by the shapes alone, so results never depend on the thread count.
+fn block_images(g: &ConvGeom) -> usize {
+    (BLOCK_COL_ELEMS / (g.col_rows() * g.out_pixels()).max(1)).max(1)
+}
+
+/// 256 Ki elements (1 MiB of f32): a quarter to a half of one core's L2 on the machines we use.
+const BLOCK_COL_ELEMS: usize = 1 << 18;
+
+/// One block of a unit's images: images j0..j0+nc of the unit, with its own contiguous
+/// [rows × nc·P] im2col matrix and [cg × nc·P] stage inside the unit's workspace.
+struct ImageBlock<'a, T> {
+    j0: usize,
+    nc: usize,
+    col: &'a mut [T],
+    stage: &'a mut [T],
+}
+
+/// Splits a unit's workspace into its image blocks (in image order).
+fn image_blocks<'a, T>(g: &ConvGeom, u: Unit, mut col: &'a mut [T], mut stage: &'a mut [T]) -> Vec<ImageBlock<'a, T>> {
+    let (rows, cg, p) = (g.col_rows(), g.c_out / g.groups, g.out_pixels());
+    let sb = block_images(g);
+    let mut out = Vec::with_capacity(u.nc.div_ceil(sb));
+    for j0 in (0..u.nc).step_by(sb) {
+        let nc = sb.min(u.nc - j0);
+        let (c, c_rest) = std::mem::take(&mut col).split_at_mut(rows * nc * p);
+        let (st, st_rest) = std::mem::take(&mut stage).split_at_mut(cg * nc * p);
+        out.push(ImageBlock { j0, nc, col: c, stage: st });
+        col = c_rest;
+        stage = st_rest;
+    }
+    out
+}
+
+/// Pairs every image block with its images' part of an NCHW tensor (`per_image` elements each).
+fn with_images<'a, 'b, T, U>(
+    blocks: Vec<ImageBlock<'a, T>>,
+    mut images: &'b mut [U],
+    per_image: usize,
+) -> Vec<(ImageBlock<'a, T>, &'b mut [U])> {
+    blocks
+        .into_iter()
+        .map(|b| {
+            let (mine, rest) = std::mem::take(&mut images).split_at_mut(b.nc * per_image);
+            images = rest;
+            (b, mine)
+        })
+        .collect()
+}
+
+// The CPU paths work a unit (chunk of images, group) in blocks of `block_images` images, one
+// block per task: im2col, product and copy-out of a block run on one core while its im2col matrix
+// is still in that core's cache, instead of streaming the whole chunk's matrix (up to 64 MiB)
+// through memory between steps. At the synthetic encoder's widths (3 → 64 channels) this is the
+// difference between a memory-bound and a compute-bound convolution (docs/perf-cpu.md).
+
 pub fn conv2d_fwd<T: Float>(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor) -> Result<()> {
     let xv = x.cpu::<T>()?;
     let wv = w.cpu::<T>()?;
@@ -176,24 +232,35 @@ pub fn conv2d_fwd<T: Float>(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws
         pointwise::forward(g, &xv, &wv, &mut yv);
         return Ok(());
     }
-    let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
+    let (rows, cg, p) = (g.col_rows(), g.c_out / g.groups, g.out_pixels());
+    let per_image = g.c_out * p;
     for_each_unit::<T>(g, ws, |u, col, stage| {
-        im2col(g, &xv, col, u.n0, u.nc, u.grp);
-        // stage[cg×cols] = W_g[cg×rows] · col[rows×cols]
-        // SAFETY: w rows grp·cg.. hold cg×rows weights; col holds rows×cols; stage cg×cols — all
-        // within their slices (workspace size checked), stage disjoint from both.
-        unsafe {
-            gemm_strided(
-                cg,
-                u.cols,
-                rows,
-                Mat { ptr: stage.as_mut_ptr(), rs: u.cols as isize, cs: 1 },
-                Mat { ptr: wv.as_ptr().add(u.grp * cg * rows), rs: rows as isize, cs: 1 },
-                Mat { ptr: col.as_ptr(), rs: u.cols as isize, cs: 1 },
-                false,
-            );
-        }
-        from_stage(g, stage, &mut yv, u.n0, u.nc, u.grp);
+        let y_unit = &mut yv[u.n0 * per_image..(u.n0 + u.nc) * per_image];
+        with_images(image_blocks(g, u, col, stage), y_unit, per_image).into_par_iter().for_each(|(b, y_blk)| {
+            im2col_serial(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
+            let cols = b.nc * p;
+            // stage[cg×cols] = W_g[cg×rows] · col[rows×cols]
+            // SAFETY: w rows grp·cg.. hold cg×rows weights; the block's col holds rows×cols and its
+            // stage cg×cols — disjoint slices of the checked workspace.
+            unsafe {
+                gemm_strided_serial(
+                    cg,
+                    cols,
+                    rows,
+                    Mat { ptr: b.stage.as_mut_ptr(), rs: cols as isize, cs: 1 },
+                    Mat { ptr: wv.as_ptr().add(u.grp * cg * rows), rs: rows as isize, cs: 1 },
+                    Mat { ptr: b.col.as_ptr(), rs: cols as isize, cs: 1 },
+                    false,
+                );
+            }
+            // y[j, grp·cg + co, :] = stage[co, j·P..]
+            for j in 0..b.nc {
+                for co in 0..cg {
+                    let dst = &mut y_blk[j * per_image + (u.grp * cg + co) * p..][..p];
+                    dst.copy_from_slice(&b.stage[co * cols + j * p..][..p]);
+                }
+            }
+        });
     })
 }
 
@@ -205,25 +272,49 @@ pub fn conv2d_bwd_data<T: Float>(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Ten
         pointwise::backward_data(g, &dyv, &wv, &mut dxv);
         return Ok(());
     }
-    let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
+    let (rows, cg, p) = (g.col_rows(), g.c_out / g.groups, g.out_pixels());
+    let per_image = g.c_in * g.h * g.w;
     for_each_unit::<T>(g, ws, |u, col, stage| {
-        to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
-        // dcol[rows×cols] = W_gᵀ[rows×cg] · stage[cg×cols]
-        // SAFETY: as in the forward; W_gᵀ is read through swapped strides.
-        unsafe {
-            gemm_strided(
-                rows,
-                u.cols,
-                cg,
-                Mat { ptr: col.as_mut_ptr(), rs: u.cols as isize, cs: 1 },
-                Mat { ptr: wv.as_ptr().add(u.grp * cg * rows), rs: 1, cs: rows as isize },
-                Mat { ptr: stage.as_ptr(), rs: u.cols as isize, cs: 1 },
-                false,
-            );
-        }
-        col2im(g, col, &mut dxv, u.n0, u.nc, u.grp);
+        let dx_unit = &mut dxv[u.n0 * per_image..(u.n0 + u.nc) * per_image];
+        with_images(image_blocks(g, u, col, stage), dx_unit, per_image).into_par_iter().for_each(|(b, dx_blk)| {
+            let cols = b.nc * p;
+            to_stage_block(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
+            // dcol[rows×cols] = W_gᵀ[rows×cg] · stage[cg×cols]
+            // SAFETY: as in the forward; W_gᵀ is read through swapped strides.
+            unsafe {
+                gemm_strided_serial(
+                    rows,
+                    cols,
+                    cg,
+                    Mat { ptr: b.col.as_mut_ptr(), rs: cols as isize, cs: 1 },
+                    Mat { ptr: wv.as_ptr().add(u.grp * cg * rows), rs: 1, cs: rows as isize },
+                    Mat { ptr: b.stage.as_ptr(), rs: cols as isize, cs: 1 },
+                    false,
+                );
+            }
+            col2im_serial(g, b.col, dx_blk, b.nc, u.grp);
+        });
     })
 }
+
+/// stage[co, j·P + p] = nchw[n0 + j, grp·cg + co, p] for one block, on the calling thread.
+fn to_stage_block<T: Float>(g: &ConvGeom, nchw: &[T], stage: &mut [T], n0: usize, nc: usize, grp: usize) {
+    let p = g.out_pixels();
+    let cg = g.c_out / g.groups;
+    let cols = nc * p;
+    for co in 0..cg {
+        for j in 0..nc {
+            let src = &nchw[((n0 + j) * g.c_out + grp * cg + co) * p..][..p];
+            stage[co * cols + j * p..][..p].copy_from_slice(src);
+        }
+    }
+}
+
+/// Weight gradients at most this large (cg × rows) are summed in `WEIGHT_PARTS` partial products
+/// over the blocks, in parallel: a product with a few dozen rows and columns has too few tiles
+/// for the GEMM to split between cores, and the column count (images × pixels) is what is large.
+const SMALL_WEIGHT_ELEMS: usize = 1 << 16;
+const WEIGHT_PARTS: usize = 8;
 
 pub fn conv2d_bwd_weight<T: Float>(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &Tensor, ws: &Tensor) -> Result<()> {
     let xv = x.cpu::<T>()?;
@@ -233,22 +324,68 @@ pub fn conv2d_bwd_weight<T: Float>(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &T
         pointwise::backward_weight(g, &xv, &dyv, &mut dwv);
         return Ok(());
     }
-    let (rows, cg) = (g.col_rows(), g.c_out / g.groups);
+    let (rows, cg, p) = (g.col_rows(), g.c_out / g.groups, g.out_pixels());
+    let small = cg * rows <= SMALL_WEIGHT_ELEMS;
     for_each_unit::<T>(g, ws, |u, col, stage| {
-        im2col(g, &xv, col, u.n0, u.nc, u.grp);
-        to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
-        // dW_g[cg×rows] (+)= stage[cg×cols] · colᵀ[cols×rows]; chunks accumulate in order
-        // SAFETY: dw rows grp·cg.. hold cg×rows elements; colᵀ is read through swapped strides.
-        unsafe {
-            gemm_strided(
-                cg,
-                rows,
-                u.cols,
-                Mat { ptr: dwv.as_mut_ptr().add(u.grp * cg * rows), rs: rows as isize, cs: 1 },
-                Mat { ptr: stage.as_ptr(), rs: u.cols as isize, cs: 1 },
-                Mat { ptr: col.as_ptr(), rs: 1, cs: u.cols as isize },
-                u.n0 > 0,
-            );
+        let dw_g = &mut dwv[u.grp * cg * rows..(u.grp + 1) * cg * rows];
+        if !small {
+            im2col(g, &xv, col, u.n0, u.nc, u.grp);
+            to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
+            // dW_g[cg×rows] (+)= stage[cg×cols] · colᵀ[cols×rows]; chunks accumulate in order
+            // SAFETY: dw_g holds cg×rows elements; colᵀ is read through swapped strides.
+            unsafe {
+                gemm_strided(
+                    cg,
+                    rows,
+                    u.cols,
+                    Mat { ptr: dw_g.as_mut_ptr(), rs: rows as isize, cs: 1 },
+                    Mat { ptr: stage.as_ptr(), rs: u.cols as isize, cs: 1 },
+                    Mat { ptr: col.as_ptr(), rs: 1, cs: u.cols as isize },
+                    u.n0 > 0,
+                );
+            }
+            return;
+        }
+        // Partial products over fixed ranges of blocks (fixed by the shapes, never by the thread
+        // count), added in part order: deterministic.
+        let mut blocks = image_blocks(g, u, col, stage);
+        let n_blocks = blocks.len();
+        let parts = WEIGHT_PARTS.min(n_blocks);
+        let mut groups: Vec<Vec<ImageBlock<T>>> = Vec::with_capacity(parts);
+        for i in (0..parts).rev() {
+            groups.push(blocks.split_off(i * n_blocks / parts));
+        }
+        groups.reverse();
+        let partials: Vec<Vec<T>> = groups
+            .into_par_iter()
+            .map(|group| {
+                let mut acc = vec![T::zero(); cg * rows];
+                for (i, b) in group.into_iter().enumerate() {
+                    let cols = b.nc * p;
+                    im2col_serial(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
+                    to_stage_block(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
+                    // SAFETY: acc holds cg×rows; the block's stage cg×cols and col rows×cols.
+                    unsafe {
+                        gemm_strided_serial(
+                            cg,
+                            rows,
+                            cols,
+                            Mat { ptr: acc.as_mut_ptr(), rs: rows as isize, cs: 1 },
+                            Mat { ptr: b.stage.as_ptr(), rs: cols as isize, cs: 1 },
+                            Mat { ptr: b.col.as_ptr(), rs: 1, cs: cols as isize },
+                            i > 0,
+                        );
+                    }
+                }
+                acc
+            })
+            .collect();
+        for (i, part) in partials.iter().enumerate() {
+            if i == 0 && u.n0 == 0 {
+                dw_g.copy_from_slice(part);
+            } else {
+                dw_g.iter_mut().zip(part).for_each(|(d, v)| *d += *v);
+            }
         }
     })
 }

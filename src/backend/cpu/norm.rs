@@ -1,14 +1,39 @@
 //! CPU batch norm over (N, H, W) per channel; x viewed [n, c, hw]. Statistics and gradient sums
-//! accumulate in f64, one channel per task, in a fixed order.
+//! accumulate in f64, one channel per task, in a fixed order: eight running sums (element i of a
+//! plane goes to lane i mod 8, plane after plane in batch order) added pairwise at the end, so
+//! the adds vectorise and the result depends on the shape only, never on the thread count.
 
 use rayon::prelude::*;
 
 use crate::tensor::{Float, Tensor};
 use crate::Result;
 
-/// The planes of channel `ch` in a [n, c, hw] buffer, in batch order.
-fn planes<T>(x: &[T], n: usize, c: usize, hw: usize, ch: usize) -> impl Iterator<Item = &[T]> {
-    (0..n).map(move |i| &x[(i * c + ch) * hw..][..hw])
+/// Σ over the planes of channel `ch` (in [n, c, hw] buffers `a` and `b`) of f(a[i], b[i]) — see
+/// the module comment for the order. Slices and fixed-size chunks, so the loop vectorises.
+fn channel_sum<T: Float>(
+    a: &[T],
+    b: &[T],
+    n: usize,
+    c: usize,
+    hw: usize,
+    ch: usize,
+    f: impl Fn(f64, f64) -> f64,
+) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    for i in 0..n {
+        let at = (i * c + ch) * hw;
+        let (pa, pb) = (&a[at..at + hw], &b[at..at + hw]);
+        let (mut ca, mut cb) = (pa.chunks_exact(8), pb.chunks_exact(8));
+        for (xa, xb) in (&mut ca).zip(&mut cb) {
+            for l in 0..8 {
+                lanes[l] += f(xa[l].as_f64(), xb[l].as_f64());
+            }
+        }
+        for (l, (xa, xb)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+            lanes[l] += f(xa.as_f64(), xb.as_f64());
+        }
+    }
+    ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -29,9 +54,8 @@ pub fn bn_fwd_train<T: Float>(
     let stats: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            let mu = planes(&xv, n, c, hw, ch).flat_map(|p| p.iter()).map(|v| v.as_f64()).sum::<f64>() / m;
-            let var =
-                planes(&xv, n, c, hw, ch).flat_map(|p| p.iter()).map(|v| (v.as_f64() - mu).powi(2)).sum::<f64>() / m;
+            let mu = channel_sum(&xv, &xv, n, c, hw, ch, |x, _| x) / m;
+            let var = channel_sum(&xv, &xv, n, c, hw, ch, |x, _| (x - mu) * (x - mu)) / m;
             (mu, var)
         })
         .collect();
@@ -122,13 +146,8 @@ pub fn bn_bwd<T: Float>(
         .map(|ch| {
             let (mu, s2) = stats[ch];
             let inv = 1.0 / (s2 + eps).sqrt();
-            let sdy = planes(&dyv, n, c, hw, ch).flat_map(|p| p.iter()).map(|g| g.as_f64()).sum::<f64>();
-            let sdyx = planes(&dyv, n, c, hw, ch)
-                .zip(planes(&xv, n, c, hw, ch))
-                .flat_map(|(g, x)| g.iter().zip(x))
-                .map(|(g, x)| g.as_f64() * (x.as_f64() - mu))
-                .sum::<f64>()
-                * inv;
+            let sdy = channel_sum(&dyv, &dyv, n, c, hw, ch, |g, _| g);
+            let sdyx = channel_sum(&dyv, &xv, n, c, hw, ch, |g, x| g * (x - mu)) * inv;
             (sdy, sdyx)
         })
         .collect();
@@ -149,14 +168,16 @@ pub fn bn_bwd<T: Float>(
         let k = gv[ch].as_f64() * inv;
         let (sdy, sdyx) = sums[ch];
         let base = row * hw;
-        for (i, d) in dxr.iter_mut().enumerate() {
-            let g = dyv[base + i].as_f64();
-            *d = if batch_stats {
-                let xhat = (xv[base + i].as_f64() - mu) * inv;
-                T::of(k * (g - sdy / m - xhat * sdyx / m))
-            } else {
-                T::of(k * g)
-            };
+        let (dyr, xr) = (&dyv[base..base + dxr.len()], &xv[base..base + dxr.len()]);
+        if batch_stats {
+            for ((d, &g), &x) in dxr.iter_mut().zip(dyr).zip(xr) {
+                let xhat = (x.as_f64() - mu) * inv;
+                *d = T::of(k * (g.as_f64() - sdy / m - xhat * sdyx / m));
+            }
+        } else {
+            for (d, &g) in dxr.iter_mut().zip(dyr) {
+                *d = T::of(k * g.as_f64());
+            }
         }
     });
     Ok(())

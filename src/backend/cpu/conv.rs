@@ -60,9 +60,32 @@ fn im2col_row<T: Float>(g: &ConvGeom, x: &[T], row: &mut [T], r: usize, n0: usiz
     let ky = (r / g.kw) % g.kh;
     let ci = grp * cpg + r / (g.kw * g.kh);
     let (lo, hi) = valid_cols(g, kx);
+    // Stride 1 with output rows as wide as input rows: the valid part of the whole plane is one
+    // shifted contiguous copy, after which the few columns that wrapped around are zeroed — one
+    // memcpy per plane instead of one per output row (at 2–16 pixels a row, most of the cost).
+    let whole_plane = g.stride == (1, 1) && g.wo == g.w && lo < hi;
     for j in 0..nc {
         let plane = &x[((n0 + j) * g.c_in + ci) * g.h * g.w..][..g.h * g.w];
         let out = &mut row[j * p_img..(j + 1) * p_img];
+        if whole_plane {
+            // Output rows oy with input row iy = oy + ky − pad inside [0, h).
+            let oy0 = g.pad.0.saturating_sub(ky).min(g.ho);
+            let oy1 = (g.h + g.pad.0).saturating_sub(ky).min(g.ho).max(oy0);
+            out[..oy0 * g.wo].fill(T::zero());
+            out[oy1 * g.wo..].fill(T::zero());
+            if oy0 < oy1 {
+                // out[oy·wo + ox] = plane[(oy + ky − pad)·w + ox + kx − pad] for ox in lo..hi; as
+                // wo == w the source advances exactly like the destination.
+                let (d0, d1) = (oy0 * g.wo + lo, (oy1 - 1) * g.wo + hi);
+                let s0 = (oy0 + ky - g.pad.0) * g.w + lo + kx - g.pad.1;
+                out[d0..d1].copy_from_slice(&plane[s0..s0 + (d1 - d0)]);
+                for oy in oy0..oy1 {
+                    out[oy * g.wo..oy * g.wo + lo].fill(T::zero());
+                    out[oy * g.wo + hi..(oy + 1) * g.wo].fill(T::zero());
+                }
+            }
+            continue;
+        }
         for oy in 0..g.ho {
             let iy = (oy * g.stride.0 + ky) as isize - g.pad.0 as isize;
             let dst = &mut out[oy * g.wo..(oy + 1) * g.wo];
@@ -77,11 +100,15 @@ fn im2col_row<T: Float>(g: &ConvGeom, x: &[T], row: &mut [T], r: usize, n0: usiz
                 continue;
             }
             let first = lo * s + kx - g.pad.1;
+            let n = hi - lo;
             if s == 1 {
-                dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                dst[lo..hi].copy_from_slice(&src[first..first + n]);
             } else {
-                for (d, v) in dst[lo..hi].iter_mut().zip(src[first..].iter().step_by(s)) {
-                    *d = *v;
+                // Every s-th element: fixed-size chunks (the last one may be short) compile to a
+                // plain strided loop, where `step_by` did not (it was most of im2col's time).
+                let from = &src[first..(first + (n - 1) * s + 1)];
+                for (d, c) in dst[lo..hi].iter_mut().zip(from.chunks(s)) {
+                    *d = c[0];
                 }
             }
         }

@@ -194,12 +194,24 @@ fn for_each_unit<T: Float>(g: &ConvGeom, ws: &Tensor, mut f: impl FnMut(Unit, &m
     Ok(())
 }
 
-/// Images per block of the blocked paths: as many as keep one block's im2col matrix within
-/// `BLOCK_COL_ELEMS` (so it is still in the core's cache when the product reads it), at least
-/// one. Fixed by the shapes alone, so results never depend on the thread count.
-fn block_images(g: &ConvGeom) -> usize {
-    (BLOCK_COL_ELEMS / (g.col_rows() * g.out_pixels()).max(1)).max(1)
+/// Images per block of the blocked paths for a unit of `nc` images: as many as keep one block's
+/// im2col matrix within `BLOCK_COL_ELEMS` (so it is still in the core's cache when the product
+/// reads it), but few enough that the unit has `MIN_BLOCKS` blocks when it has that many images
+/// (a unit of 8 frames in one block would run on one core) unless that makes blocks narrower
+/// than `MIN_BLOCK_COLS`; at least one. Fixed by the shapes alone, so results never depend on
+/// the thread count.
+fn block_images(g: &ConvGeom, nc: usize) -> usize {
+    let fits = (BLOCK_COL_ELEMS / (g.col_rows() * g.out_pixels()).max(1)).max(1);
+    let wide_enough = MIN_BLOCK_COLS.div_ceil(g.out_pixels().max(1));
+    nc.div_ceil(MIN_BLOCKS).max(wide_enough).min(fits).max(1)
 }
+
+/// Blocks a unit is cut into at least (when it has the images), for the cores of a workstation.
+const MIN_BLOCKS: usize = 8;
+/// Columns a block's product has at least (when the cache allows): narrower products (the deep
+/// layers at 2² or 4² pixels) waste most of a GEMM tile; one block then runs its product on every
+/// core instead.
+const MIN_BLOCK_COLS: usize = 32;
 
 /// 256 Ki elements (1 MiB of f32): a quarter to a half of one core's L2 on the machines we use.
 const BLOCK_COL_ELEMS: usize = 1 << 18;
@@ -216,7 +228,7 @@ struct ImageBlock<'a, T> {
 /// Splits a unit's workspace into its image blocks (in image order).
 fn image_blocks<'a, T>(g: &ConvGeom, u: Unit, mut col: &'a mut [T], mut stage: &'a mut [T]) -> Vec<ImageBlock<'a, T>> {
     let (rows, cg, p) = (g.col_rows(), g.c_out / g.groups, g.out_pixels());
-    let sb = block_images(g);
+    let sb = block_images(g, u.nc);
     let mut out = Vec::with_capacity(u.nc.div_ceil(sb));
     for j0 in (0..u.nc).step_by(sb) {
         let nc = sb.min(u.nc - j0);
@@ -263,14 +275,22 @@ pub fn conv2d_fwd<T: Float>(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws
     let per_image = g.c_out * p;
     for_each_unit::<T>(g, ws, |u, col, stage| {
         let y_unit = &mut yv[u.n0 * per_image..(u.n0 + u.nc) * per_image];
-        with_images(image_blocks(g, u, col, stage), y_unit, per_image).into_par_iter().for_each(|(b, y_blk)| {
-            im2col_serial(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
+        let blocks = with_images(image_blocks(g, u, col, stage), y_unit, per_image);
+        // One block (a single image, or narrow products): parallel inside the block instead.
+        let single = blocks.len() == 1;
+        blocks.into_par_iter().for_each(|(b, y_blk)| {
+            if single {
+                im2col(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
+            } else {
+                im2col_serial(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
+            }
             let cols = b.nc * p;
             // stage[cg×cols] = W_g[cg×rows] · col[rows×cols]
             // SAFETY: w rows grp·cg.. hold cg×rows weights; the block's col holds rows×cols and its
             // stage cg×cols — disjoint slices of the checked workspace.
             unsafe {
-                gemm_strided_serial(
+                let gemm = if single { gemm_strided::<T> } else { gemm_strided_serial::<T> };
+                gemm(
                     cg,
                     cols,
                     rows,
@@ -303,13 +323,21 @@ pub fn conv2d_bwd_data<T: Float>(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Ten
     let per_image = g.c_in * g.h * g.w;
     for_each_unit::<T>(g, ws, |u, col, stage| {
         let dx_unit = &mut dxv[u.n0 * per_image..(u.n0 + u.nc) * per_image];
-        with_images(image_blocks(g, u, col, stage), dx_unit, per_image).into_par_iter().for_each(|(b, dx_blk)| {
+        let blocks = with_images(image_blocks(g, u, col, stage), dx_unit, per_image);
+        // One block (a single image, or narrow products): parallel inside the block instead.
+        let single = blocks.len() == 1;
+        blocks.into_par_iter().for_each(|(b, dx_blk)| {
             let cols = b.nc * p;
-            to_stage_block(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
+            if single {
+                to_stage(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
+            } else {
+                to_stage_block(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
+            }
             // dcol[rows×cols] = W_gᵀ[rows×cg] · stage[cg×cols]
             // SAFETY: as in the forward; W_gᵀ is read through swapped strides.
             unsafe {
-                gemm_strided_serial(
+                let gemm = if single { gemm_strided::<T> } else { gemm_strided_serial::<T> };
+                gemm(
                     rows,
                     cols,
                     cg,
@@ -319,7 +347,14 @@ pub fn conv2d_bwd_data<T: Float>(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Ten
                     false,
                 );
             }
-            col2im_serial(g, b.col, dx_blk, b.nc, u.grp);
+            if single {
+                dx_blk
+                    .par_chunks_mut(g.h * g.w)
+                    .enumerate()
+                    .for_each(|(idx, plane)| col2im_plane(g, b.col, plane, idx, b.nc, u.grp));
+            } else {
+                col2im_serial(g, b.col, dx_blk, b.nc, u.grp);
+            }
         });
     })
 }
@@ -355,7 +390,8 @@ pub fn conv2d_bwd_weight<T: Float>(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &T
     let small = cg * rows <= SMALL_WEIGHT_ELEMS;
     for_each_unit::<T>(g, ws, |u, col, stage| {
         let dw_g = &mut dwv[u.grp * cg * rows..(u.grp + 1) * cg * rows];
-        if !small {
+        // One block: no partial products to run in parallel; the product itself is parallel.
+        if !small || u.nc.div_ceil(block_images(g, u.nc)) < 2 {
             im2col(g, &xv, col, u.n0, u.nc, u.grp);
             to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
             // dW_g[cg×rows] (+)= stage[cg×cols] · colᵀ[cols×rows]; chunks accumulate in order

@@ -62,6 +62,8 @@ impl DeviceRates {
                 per_kernel_s: 5e-6,
                 update_params_per_s: None,
             },
+            // Measured by `lofi bench device` on the 2-core AMD EPYC development VM at commit
+            // 60a279f, before the CPU speed work (docs/memory.md); `--rates` takes this machine's.
             _ => DeviceRates {
                 device: "cpu (2-core VM defaults)".into(),
                 gemm_flops_per_s: 67e9,

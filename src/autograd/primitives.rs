@@ -20,14 +20,14 @@ pub(crate) fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             b.device()
         )));
     }
-    let y = Tensor::zeros(a.shape().clone(), a.dtype(), a.device())?;
+    let y = Tensor::empty(a.shape().clone(), a.dtype(), a.device())?;
     launch(a.device(), |be| be.binary_fwd(Binary::Add, a, b, &y))?;
     Ok(y)
 }
 
 /// A tensor of ones shaped like `t`.
 pub(crate) fn ones_like(t: &Tensor) -> Result<Tensor> {
-    let y = Tensor::zeros(t.shape().clone(), t.dtype(), t.device())?;
+    let y = Tensor::empty(t.shape().clone(), t.dtype(), t.device())?;
     launch(t.device(), |be| be.fill(&y, 1.0))?;
     Ok(y)
 }

@@ -5,9 +5,9 @@ use lofi::ops::{conv, norm, shape};
 use lofi::rng::Rng;
 use lofi::{DType, Tensor};
 
-fn conv_bn_step() -> Vec<Vec<f64>> {
+fn conv_bn_step(images: usize) -> Vec<Vec<f64>> {
     let mut r = Rng::seeded(80);
-    let x = Var::leaf(shape::cast_fwd(&rand_f64(&mut r, &[6, 5, 17, 13], -1.0, 1.0), DType::F32).unwrap());
+    let x = Var::leaf(shape::cast_fwd(&rand_f64(&mut r, &[images, 5, 17, 13], -1.0, 1.0), DType::F32).unwrap());
     let w = Var::leaf(shape::cast_fwd(&rand_f64(&mut r, &[7, 5, 3, 3], -1.0, 1.0), DType::F32).unwrap());
     let g = Var::leaf(Tensor::full(1.0f32, [7], x.tensor().device()).unwrap());
     let b = Var::leaf(Tensor::full(0.1f32, [7], x.tensor().device()).unwrap());
@@ -33,9 +33,14 @@ fn conv_bn_step() -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// One image (the convolution's single-block path, products parallel inside), 6 (a block per
+/// image) and 40 (several images per block, the weight gradient's 8 partial products).
 #[test]
 fn results_do_not_depend_on_thread_count() {
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(conv_bn_step);
-    let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(conv_bn_step);
-    assert_eq!(one, three);
+    for images in [1, 6, 40] {
+        let step = || conv_bn_step(images);
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(step);
+        let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(step);
+        assert_eq!(one, three, "{images} images");
+    }
 }

@@ -76,14 +76,7 @@ struct BufferCache {
     max_live_words: usize,
 }
 
-static CACHE: Mutex<BufferCache> = Mutex::new(BufferCache {
-    by_words: None,
-    order: BTreeMap::new(),
-    next_seq: 0,
-    cached_words: 0,
-    live_words: 0,
-    max_live_words: 0,
-});
+static CACHE: Mutex<BufferCache> = Mutex::new(BufferCache::new());
 
 fn cache() -> std::sync::MutexGuard<'static, BufferCache> {
     // Plain vectors and counters: a panic elsewhere cannot leave them inconsistent.
@@ -107,18 +100,7 @@ pub fn take_buffer(words: usize, fill: Fill) -> Vec<u64> {
             Fill::Overwritten => vec![u64::MAX; words],
         };
     }
-    let (hit, evicted) = {
-        let mut c = cache();
-        c.live_words += words;
-        c.max_live_words = c.max_live_words.max(c.live_words);
-        match c.pop_of_size(words) {
-            Some(v) => (Some(v), Vec::new()),
-            None => {
-                let excess = (c.live_words + c.cached_words).saturating_sub(limit_words(c.max_live_words));
-                (None, c.evict_at_least(excess))
-            }
-        }
-    };
+    let (hit, evicted) = cache().take(words);
     // Freed outside the lock.
     drop(evicted);
     match (hit, fill) {
@@ -137,13 +119,7 @@ pub fn give_back_buffer(v: Vec<u64>) {
     if v.is_empty() || !CACHE_ON.load(Ordering::Relaxed) {
         return;
     }
-    let mut c = cache();
-    let (seq, words) = (c.next_seq, v.len());
-    c.next_seq += 1;
-    c.live_words = c.live_words.saturating_sub(words);
-    c.cached_words += words;
-    c.order.insert(seq, words);
-    c.by_words.get_or_insert_with(HashMap::new).entry(words).or_default().push((seq, v));
+    cache().give(v);
 }
 
 /// The most words live and cached buffers may hold together: three times the largest live total
@@ -155,6 +131,40 @@ fn limit_words(max_live_words: usize) -> usize {
 }
 
 impl BufferCache {
+    const fn new() -> BufferCache {
+        BufferCache {
+            by_words: None,
+            order: BTreeMap::new(),
+            next_seq: 0,
+            cached_words: 0,
+            live_words: 0,
+            max_live_words: 0,
+        }
+    }
+
+    /// A cached buffer of `words` words if there is one, and the buffers to free first if not
+    /// (so that live + cached stays within `limit_words`).
+    fn take(&mut self, words: usize) -> (Option<Vec<u64>>, Vec<Vec<u64>>) {
+        self.live_words += words;
+        self.max_live_words = self.max_live_words.max(self.live_words);
+        match self.pop_of_size(words) {
+            Some(v) => (Some(v), Vec::new()),
+            None => {
+                let excess = (self.live_words + self.cached_words).saturating_sub(limit_words(self.max_live_words));
+                (None, self.evict_at_least(excess))
+            }
+        }
+    }
+
+    fn give(&mut self, v: Vec<u64>) {
+        let (seq, words) = (self.next_seq, v.len());
+        self.next_seq += 1;
+        self.live_words = self.live_words.saturating_sub(words);
+        self.cached_words += words;
+        self.order.insert(seq, words);
+        self.by_words.get_or_insert_with(HashMap::new).entry(words).or_default().push((seq, v));
+    }
+
     /// The most recently returned buffer of `words` words (the one warmest in the CPU caches).
     fn pop_of_size(&mut self, words: usize) -> Option<Vec<u64>> {
         let lists = self.by_words.as_mut()?;
@@ -194,31 +204,40 @@ pub fn cached_bytes() -> usize {
 mod tests {
     use super::*;
 
-    // One test touches the global cache, so the sequence below is not disturbed by another.
+    /// On a cache of its own (the global one serves the tests running alongside): reuse by exact
+    /// size, most recent first; a miss evicts, most recently returned first, only what keeps
+    /// live + cached within the limit.
     #[test]
-    fn buffers_are_reused_by_size_poisoned_when_fresh_and_evicted_before_the_heap_grows() {
-        let words = 12_345;
-        let fresh = take_buffer(words, Fill::Overwritten);
-        assert!(fresh.iter().all(|&w| w == u64::MAX));
-        let mut a = fresh;
-        a[0] = 7;
+    fn buffers_are_reused_by_size_and_the_cache_stays_within_its_limit() {
+        let mut c = BufferCache::new();
+        let (hit, evicted) = c.take(100);
+        assert!(hit.is_none() && evicted.is_empty());
+        let a = vec![7u64; 100];
         let ptr = a.as_ptr();
-        give_back_buffer(a);
-        assert!(cached_bytes() >= words * 8);
-        // Same size: the same buffer, as it was.
-        let b = take_buffer(words, Fill::Overwritten);
+        c.give(a);
+        assert_eq!((c.live_words, c.cached_words, c.max_live_words), (0, 100, 100));
+        let (hit, _) = c.take(100);
+        let b = hit.expect("same size: a hit");
         assert_eq!((b.as_ptr(), b[0]), (ptr, 7));
-        give_back_buffer(b);
-        let z = take_buffer(words, Fill::Zeros);
-        assert!(z.iter().all(|&w| w == 0));
-        give_back_buffer(z);
-        // A size not cached: live + cached never exceeds the most ever live.
-        let other = take_buffer(words + 1, Fill::Zeros);
-        assert!(other.iter().all(|&w| w == 0));
-        {
-            let c = cache();
-            assert!(c.live_words + c.cached_words <= limit_words(c.max_live_words));
+        c.give(b);
+        // Buffers of new sizes, each live alone (so the most ever live stays ≈ 100 words) and
+        // given back: the cache grows until a miss would pass 3 × the most ever live, and that
+        // miss evicts the most recently returned buffer (102 words) — just enough of them.
+        let mut evicted_at = Vec::new();
+        for words in 101..=104 {
+            let (hit, evicted) = c.take(words);
+            assert!(hit.is_none(), "{words} words were never cached");
+            evicted_at.push((words, evicted.iter().map(Vec::len).collect::<Vec<_>>()));
+            assert!(c.live_words + c.cached_words <= limit_words(c.max_live_words), "{words}");
+            c.give(vec![0u64; words]);
         }
-        give_back_buffer(other);
+        assert_eq!(evicted_at, vec![(101, vec![]), (102, vec![]), (103, vec![102]), (104, vec![103])]);
+    }
+
+    #[test]
+    fn fresh_buffers_are_poisoned_or_zero() {
+        // Sizes no tensor asks for (tensors take whole 256-byte granules), so no hit is possible.
+        assert!(take_buffer(12_345, Fill::Overwritten).iter().all(|&w| w == u64::MAX));
+        assert!(take_buffer(12_347, Fill::Zeros).iter().all(|&w| w == 0));
     }
 }

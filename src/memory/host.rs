@@ -185,7 +185,7 @@ impl BufferCache {
         let mut out = Vec::new();
         let mut freed = 0;
         while freed < words {
-            let Some((_, size)) = self.order.last_key_value().map(|(&s, &w)| (s, w)) else { break };
+            let Some(&size) = self.order.values().next_back() else { break };
             // The most recent buffer overall is the last of its size's list.
             let Some(v) = self.pop_of_size(size) else { break };
             freed += v.len();
@@ -193,11 +193,6 @@ impl BufferCache {
         }
         out
     }
-}
-
-/// Bytes held in the cache now (for tests and diagnostics).
-pub fn cached_bytes() -> usize {
-    cache().cached_words * 8
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Where a step's time goes, by kernel: while switched on (`lofi bench step --profile`), every
-//! `backend::launch` (and the zero fill of new CPU tensors) is timed and summed under the name of the ops function that launched it (the
-//! type name of its closure, e.g. `ops::conv::forward`). Off by default: one relaxed atomic load
-//! per launch. On the CPU a kernel returns when it is done, so the sums are the kernels' own time;
+//! `backend::launch` (and the allocation of new CPU tensors) is timed and summed under the name of
+//! the ops function that launched it (the type name of its closure, e.g. `ops::conv::forward`).
+//! Off by default: one relaxed atomic load per launch. On the CPU a kernel returns when it is done, so the sums are the kernels' own time;
 //! on CUDA they are launch times only (asynchronous), so the table is for CPU profiling.
 
 use std::collections::HashMap;
@@ -32,10 +32,15 @@ pub fn start() {
 pub fn stop() -> Vec<KernelTime> {
     ON.store(false, Ordering::Relaxed);
     let map = TIMES.lock().ok().and_then(|mut t| t.take()).unwrap_or_default();
-    let mut rows: Vec<KernelTime> = map
-        .into_iter()
-        .map(|(name, (calls, d))| KernelTime { op: short_name(name), calls, seconds: d.as_secs_f64() })
-        .collect();
+    // Closures of one function (several launches in it) share its row.
+    let mut by_op: HashMap<String, (u64, Duration)> = HashMap::new();
+    for (name, (calls, d)) in map {
+        let e = by_op.entry(short_name(name)).or_insert((0, Duration::ZERO));
+        e.0 += calls;
+        e.1 += d;
+    }
+    let mut rows: Vec<KernelTime> =
+        by_op.into_iter().map(|(op, (calls, d))| KernelTime { op, calls, seconds: d.as_secs_f64() }).collect();
     rows.sort_by(|a, b| b.seconds.total_cmp(&a.seconds).then_with(|| a.op.cmp(&b.op)));
     rows
 }

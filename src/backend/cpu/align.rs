@@ -19,7 +19,7 @@
 
 use rayon::prelude::*;
 
-use super::matmul::{gemm_strided_serial, Mat};
+use super::matmul::{gemm_strided_on, Mat, Threads};
 use crate::tensor::{Float, Tensor};
 use crate::{Error, Result};
 
@@ -228,7 +228,8 @@ pub fn align1d_fwd<T: Float>(x: &Tensor, rois: &Tensor, y: &Tensor, bins: usize)
             // SAFETY: out holds n rois × [C, bins]: element (ch, j) of Y_p at j·C·bins + ch·bins + p,
             // inside `out`; xb is C×L and m's slab p is L×n, both read-only and disjoint from out.
             unsafe {
-                gemm_strided_serial(
+                gemm_strided_on(
+                    Threads::Caller,
                     c,
                     n,
                     l,
@@ -264,7 +265,8 @@ pub fn align1d_bwd<T: Float>(dy: &Tensor, rois: &Tensor, dx: &Tensor, bins: usiz
                 // SAFETY: dxb is C×L; DY_p element (ch, j) at j·C·bins + ch·bins + p inside g;
                 // M_pᵀ element (j, pos) at pos·n + j inside m's slab p; dxb disjoint from both.
                 unsafe {
-                    gemm_strided_serial(
+                    gemm_strided_on(
+                        Threads::Caller,
                         c,
                         l,
                         n,

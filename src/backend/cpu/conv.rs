@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::matmul::{gemm_strided, gemm_strided_serial, Mat};
+use super::matmul::{gemm_strided, gemm_strided_on, Mat, Threads};
 use super::pointwise;
 use crate::backend::ConvGeom;
 use crate::tensor::{Float, Tensor};
@@ -36,19 +36,23 @@ fn valid_cols(g: &ConvGeom, kx: usize) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// Fills col[r, j·P + p] for images n0..n0+nc and the channels of group `grp`, rows in parallel.
-fn im2col<T: Float>(g: &ConvGeom, x: &[T], col: &mut [T], n0: usize, nc: usize, grp: usize) {
-    let cols = nc * g.out_pixels();
-    col[..g.col_rows() * cols]
-        .par_chunks_mut(cols)
-        .enumerate()
-        .for_each(|(r, row)| im2col_row(g, x, row, r, n0, nc, grp));
+/// Runs `f(i, row)` for the consecutive rows of `row_len` elements of `data`, in parallel or on
+/// the calling thread (inside a parallel loop over blocks of images). Each row is written by one
+/// call, so the result is the same either way.
+fn for_rows<T: Send>(data: &mut [T], row_len: usize, parallel: bool, f: impl Fn(usize, &mut [T]) + Sync) {
+    let row_len = row_len.max(1);
+    if parallel {
+        data.par_chunks_mut(row_len).enumerate().for_each(|(i, row)| f(i, row));
+    } else {
+        data.chunks_mut(row_len).enumerate().for_each(|(i, row)| f(i, row));
+    }
 }
 
-/// `im2col` on the calling thread (inside a parallel loop over blocks of images).
-fn im2col_serial<T: Float>(g: &ConvGeom, x: &[T], col: &mut [T], n0: usize, nc: usize, grp: usize) {
+/// Fills col[r, j·P + p] for images n0..n0+nc and the channels of group `grp`.
+#[allow(clippy::too_many_arguments)]
+fn im2col<T: Float>(g: &ConvGeom, x: &[T], col: &mut [T], n0: usize, nc: usize, grp: usize, parallel: bool) {
     let cols = nc * g.out_pixels();
-    col[..g.col_rows() * cols].chunks_mut(cols).enumerate().for_each(|(r, row)| im2col_row(g, x, row, r, n0, nc, grp));
+    for_rows(&mut col[..g.col_rows() * cols], cols, parallel, |r, row| im2col_row(g, x, row, r, n0, nc, grp));
 }
 
 /// Row r (one channel and kernel tap) of the im2col matrix of images n0..n0+nc.
@@ -116,9 +120,10 @@ fn im2col_row<T: Float>(g: &ConvGeom, x: &[T], row: &mut [T], r: usize, n0: usiz
 }
 
 /// dx[n0+j, grp channels] = Σ over the kernel taps of col (the adjoint of `im2col`) for the
-/// images of one block, on the calling thread; `dx` holds exactly those images.
-fn col2im_serial<T: Float>(g: &ConvGeom, col: &[T], dx: &mut [T], nc: usize, grp: usize) {
-    dx.chunks_mut(g.h * g.w).enumerate().for_each(|(idx, plane)| col2im_plane(g, col, plane, idx, nc, grp));
+/// images of one block; `dx` holds exactly those images. One call per (image, channel) plane, so
+/// no two write the same element.
+fn col2im<T: Float>(g: &ConvGeom, col: &[T], dx: &mut [T], nc: usize, grp: usize, parallel: bool) {
+    for_rows(dx, g.h * g.w, parallel, |idx, plane| col2im_plane(g, col, plane, idx, nc, grp));
 }
 
 /// Plane `idx` (image idx / c_in of the block, channel idx % c_in) of col2im.
@@ -157,12 +162,13 @@ fn col2im_plane<T: Float>(g: &ConvGeom, col: &[T], plane: &mut [T], idx: usize, 
     }
 }
 
-/// stage[co, j·P + p] = nchw[n0 + j, grp·cg + co, p] (the chunk's channels of group `grp`).
-fn to_stage<T: Float>(g: &ConvGeom, nchw: &[T], stage: &mut [T], n0: usize, nc: usize, grp: usize) {
+/// stage[co, j·P + p] = nchw[n0 + j, grp·cg + co, p] (the channels of group `grp`).
+#[allow(clippy::too_many_arguments)]
+fn to_stage<T: Float>(g: &ConvGeom, nchw: &[T], stage: &mut [T], n0: usize, nc: usize, grp: usize, parallel: bool) {
     let p_img = g.out_pixels();
     let cg = g.c_out / g.groups;
     let cols = nc * p_img;
-    stage[..cg * cols].par_chunks_mut(cols).enumerate().for_each(|(co, row)| {
+    for_rows(&mut stage[..cg * cols], cols, parallel, |co, row| {
         for j in 0..nc {
             let src = &nchw[((n0 + j) * g.c_out + grp * cg + co) * p_img..][..p_img];
             row[j * p_img..(j + 1) * p_img].copy_from_slice(src);
@@ -263,6 +269,16 @@ fn with_images<'a, 'b, T, U>(
 // through memory between steps. At the synthetic encoder's widths (3 → 64 channels) this is the
 // difference between a memory-bound and a compute-bound convolution (docs/perf-cpu.md).
 
+/// How a unit's blocks run: one task per block, each on its own core; a unit of one block runs
+/// its copies and product on every core instead. (single block, the product's threads)
+fn block_threads(blocks: usize) -> (bool, Threads) {
+    if blocks == 1 {
+        (true, Threads::Auto)
+    } else {
+        (false, Threads::Caller)
+    }
+}
+
 pub fn conv2d_fwd<T: Float>(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws: &Tensor) -> Result<()> {
     let xv = x.cpu::<T>()?;
     let wv = w.cpu::<T>()?;
@@ -276,21 +292,16 @@ pub fn conv2d_fwd<T: Float>(g: &ConvGeom, x: &Tensor, w: &Tensor, y: &Tensor, ws
     for_each_unit::<T>(g, ws, |u, col, stage| {
         let y_unit = &mut yv[u.n0 * per_image..(u.n0 + u.nc) * per_image];
         let blocks = with_images(image_blocks(g, u, col, stage), y_unit, per_image);
-        // One block (a single image, or narrow products): parallel inside the block instead.
-        let single = blocks.len() == 1;
+        let (single, threads) = block_threads(blocks.len());
         blocks.into_par_iter().for_each(|(b, y_blk)| {
-            if single {
-                im2col(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
-            } else {
-                im2col_serial(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
-            }
+            im2col(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp, single);
             let cols = b.nc * p;
             // stage[cg×cols] = W_g[cg×rows] · col[rows×cols]
             // SAFETY: w rows grp·cg.. hold cg×rows weights; the block's col holds rows×cols and its
             // stage cg×cols — disjoint slices of the checked workspace.
             unsafe {
-                let gemm = if single { gemm_strided::<T> } else { gemm_strided_serial::<T> };
-                gemm(
+                gemm_strided_on(
+                    threads,
                     cg,
                     cols,
                     rows,
@@ -324,20 +335,15 @@ pub fn conv2d_bwd_data<T: Float>(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Ten
     for_each_unit::<T>(g, ws, |u, col, stage| {
         let dx_unit = &mut dxv[u.n0 * per_image..(u.n0 + u.nc) * per_image];
         let blocks = with_images(image_blocks(g, u, col, stage), dx_unit, per_image);
-        // One block (a single image, or narrow products): parallel inside the block instead.
-        let single = blocks.len() == 1;
+        let (single, threads) = block_threads(blocks.len());
         blocks.into_par_iter().for_each(|(b, dx_blk)| {
             let cols = b.nc * p;
-            if single {
-                to_stage(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
-            } else {
-                to_stage_block(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
-            }
+            to_stage(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp, single);
             // dcol[rows×cols] = W_gᵀ[rows×cg] · stage[cg×cols]
             // SAFETY: as in the forward; W_gᵀ is read through swapped strides.
             unsafe {
-                let gemm = if single { gemm_strided::<T> } else { gemm_strided_serial::<T> };
-                gemm(
+                gemm_strided_on(
+                    threads,
                     rows,
                     cols,
                     cg,
@@ -347,29 +353,9 @@ pub fn conv2d_bwd_data<T: Float>(g: &ConvGeom, dy: &Tensor, w: &Tensor, dx: &Ten
                     false,
                 );
             }
-            if single {
-                dx_blk
-                    .par_chunks_mut(g.h * g.w)
-                    .enumerate()
-                    .for_each(|(idx, plane)| col2im_plane(g, b.col, plane, idx, b.nc, u.grp));
-            } else {
-                col2im_serial(g, b.col, dx_blk, b.nc, u.grp);
-            }
+            col2im(g, b.col, dx_blk, b.nc, u.grp, single);
         });
     })
-}
-
-/// stage[co, j·P + p] = nchw[n0 + j, grp·cg + co, p] for one block, on the calling thread.
-fn to_stage_block<T: Float>(g: &ConvGeom, nchw: &[T], stage: &mut [T], n0: usize, nc: usize, grp: usize) {
-    let p = g.out_pixels();
-    let cg = g.c_out / g.groups;
-    let cols = nc * p;
-    for co in 0..cg {
-        for j in 0..nc {
-            let src = &nchw[((n0 + j) * g.c_out + grp * cg + co) * p..][..p];
-            stage[co * cols + j * p..][..p].copy_from_slice(src);
-        }
-    }
 }
 
 /// Weight gradients at most this large (cg × rows) are summed in `WEIGHT_PARTS` partial products
@@ -392,8 +378,8 @@ pub fn conv2d_bwd_weight<T: Float>(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &T
         let dw_g = &mut dwv[u.grp * cg * rows..(u.grp + 1) * cg * rows];
         // One block: no partial products to run in parallel; the product itself is parallel.
         if !small || u.nc.div_ceil(block_images(g, u.nc)) < 2 {
-            im2col(g, &xv, col, u.n0, u.nc, u.grp);
-            to_stage(g, &dyv, stage, u.n0, u.nc, u.grp);
+            im2col(g, &xv, col, u.n0, u.nc, u.grp, true);
+            to_stage(g, &dyv, stage, u.n0, u.nc, u.grp, true);
             // dW_g[cg×rows] (+)= stage[cg×cols] · colᵀ[cols×rows]; chunks accumulate in order
             // SAFETY: dw_g holds cg×rows elements; colᵀ is read through swapped strides.
             unsafe {
@@ -425,11 +411,12 @@ pub fn conv2d_bwd_weight<T: Float>(g: &ConvGeom, x: &Tensor, dy: &Tensor, dw: &T
                 let mut acc = vec![T::zero(); cg * rows];
                 for (i, b) in group.into_iter().enumerate() {
                     let cols = b.nc * p;
-                    im2col_serial(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp);
-                    to_stage_block(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp);
+                    im2col(g, &xv, b.col, u.n0 + b.j0, b.nc, u.grp, false);
+                    to_stage(g, &dyv, b.stage, u.n0 + b.j0, b.nc, u.grp, false);
                     // SAFETY: acc holds cg×rows; the block's stage cg×cols and col rows×cols.
                     unsafe {
-                        gemm_strided_serial(
+                        gemm_strided_on(
+                            Threads::Caller,
                             cg,
                             rows,
                             cols,

@@ -12,11 +12,20 @@ pub struct Mat<P> {
     pub cs: isize,
 }
 
-/// dst[m×n] = (accumulate ? dst : 0) + lhs[m×k] · rhs[k×n].
+/// Where a product runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// On every core when it is large enough, else on the calling thread: small products usually
+    /// run in parallel already (one per image or group), and hand-off would cost more than the work.
+    Auto,
+    /// On the calling thread only: for products computed inside a parallel loop.
+    Caller,
+}
+
+/// dst[m×n] = (accumulate ? dst : 0) + lhs[m×k] · rhs[k×n], with `Threads::Auto`.
 ///
 /// # Safety
-/// Every operand must be valid for the extents its strides reach, and `dst` must not overlap
-/// `lhs` or `rhs`.
+/// As `gemm_strided_on`.
 pub unsafe fn gemm_strided<T: Float>(
     m: usize,
     n: usize,
@@ -26,32 +35,18 @@ pub unsafe fn gemm_strided<T: Float>(
     rhs: Mat<*const T>,
     accumulate: bool,
 ) {
-    // Small products run on the calling thread: several of them usually run in parallel already
-    // (one per image or group), and thread hand-off would cost more than the work.
-    let parallel = m * n * k >= 1 << 18;
     // SAFETY: forwarded from the caller's contract.
-    unsafe { gemm_on(m, n, k, dst, lhs, rhs, accumulate, parallel) }
+    unsafe { gemm_strided_on(Threads::Auto, m, n, k, dst, lhs, rhs, accumulate) }
 }
 
-/// `gemm_strided` on the calling thread only: for products computed inside a parallel loop.
+/// dst[m×n] = (accumulate ? dst : 0) + lhs[m×k] · rhs[k×n], run where `threads` says.
 ///
 /// # Safety
-/// As `gemm_strided`.
-pub unsafe fn gemm_strided_serial<T: Float>(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: Mat<*mut T>,
-    lhs: Mat<*const T>,
-    rhs: Mat<*const T>,
-    accumulate: bool,
-) {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { gemm_on(m, n, k, dst, lhs, rhs, accumulate, false) }
-}
-
+/// Every operand must be valid for the extents its strides reach, and `dst` must not overlap
+/// `lhs` or `rhs`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_on<T: Float>(
+pub unsafe fn gemm_strided_on<T: Float>(
+    threads: Threads,
     m: usize,
     n: usize,
     k: usize,
@@ -59,12 +54,14 @@ unsafe fn gemm_on<T: Float>(
     lhs: Mat<*const T>,
     rhs: Mat<*const T>,
     accumulate: bool,
-    parallel: bool,
 ) {
     if m == 0 || n == 0 {
         return;
     }
-    let par = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let par = match threads {
+        Threads::Auto if m * n * k >= 1 << 18 => gemm::Parallelism::Rayon(0),
+        _ => gemm::Parallelism::None,
+    };
     // SAFETY: forwarded from the caller's contract; gemm computes dst := 1·dst + 1·lhs·rhs.
     unsafe {
         gemm::gemm(

@@ -5,11 +5,12 @@
 
 use rayon::prelude::*;
 
+use super::reduce::{add_to_lanes, sum_lanes};
 use crate::tensor::{Float, Tensor};
 use crate::Result;
 
 /// Σ over the planes of channel `ch` (in [n, c, hw] buffers `a` and `b`) of f(a[i], b[i]) — see
-/// the module comment for the order. Slices and fixed-size chunks, so the loop vectorises.
+/// the module comment for the order.
 fn channel_sum<T: Float>(
     a: &[T],
     b: &[T],
@@ -22,18 +23,9 @@ fn channel_sum<T: Float>(
     let mut lanes = [0.0f64; 8];
     for i in 0..n {
         let at = (i * c + ch) * hw;
-        let (pa, pb) = (&a[at..at + hw], &b[at..at + hw]);
-        let (mut ca, mut cb) = (pa.chunks_exact(8), pb.chunks_exact(8));
-        for (xa, xb) in (&mut ca).zip(&mut cb) {
-            for l in 0..8 {
-                lanes[l] += f(xa[l].as_f64(), xb[l].as_f64());
-            }
-        }
-        for (l, (xa, xb)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
-            lanes[l] += f(xa.as_f64(), xb.as_f64());
-        }
+        add_to_lanes(&mut lanes, &a[at..at + hw], &b[at..at + hw], &f);
     }
-    ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+    sum_lanes(&lanes)
 }
 
 #[allow(clippy::too_many_arguments)]

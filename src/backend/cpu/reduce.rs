@@ -30,19 +30,31 @@ pub fn sum_axis<T: Float>(x: &Tensor, y: &Tensor, _outer: usize, axis: usize, in
     Ok(())
 }
 
-/// Σ xs in f64: lane j sums the elements j, j + 8, …; the lanes are then added pairwise. The order
-/// depends only on the length, never on the thread count.
+/// Σ xs in f64 in eight lanes (`add_to_lanes`, `sum_lanes`): the order depends only on the
+/// length, never on the thread count.
 fn sum_contiguous<T: Float>(xs: &[T]) -> f64 {
     let mut lanes = [0.0f64; 8];
-    let mut chunks = xs.chunks_exact(8);
-    for c in &mut chunks {
-        for (l, v) in lanes.iter_mut().zip(c) {
-            *l += v.as_f64();
+    add_to_lanes(&mut lanes, xs, xs, |x, _| x);
+    sum_lanes(&lanes)
+}
+
+/// Adds f(a[i], b[i]) for a pair of equal-length slices to eight running sums, element i to lane
+/// i mod 8 (counted from the slice's start): fixed-size chunks, so the adds vectorise instead of
+/// waiting on one another.
+pub(super) fn add_to_lanes<T: Float>(lanes: &mut [f64; 8], a: &[T], b: &[T], f: impl Fn(f64, f64) -> f64) {
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (xa, xb) in (&mut ca).zip(&mut cb) {
+        for l in 0..8 {
+            lanes[l] += f(xa[l].as_f64(), xb[l].as_f64());
         }
     }
-    for (l, v) in lanes.iter_mut().zip(chunks.remainder()) {
-        *l += v.as_f64();
+    for (l, (xa, xb)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        lanes[l] += f(xa.as_f64(), xb.as_f64());
     }
+}
+
+/// The eight lanes added pairwise.
+pub(super) fn sum_lanes(lanes: &[f64; 8]) -> f64 {
     ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
 }
 

@@ -214,7 +214,11 @@ impl Gtad {
         let w_inner = shape::reshape(&shape::slice(&w, 2, 0, ib)?, [o, c * ib])?;
         let w_context = shape::reshape(&shape::slice(&w, 2, ib, cb)?, [o, c * cb])?;
         let bias = first.bias.as_ref().map(|p| p.var());
-        let y = add(&linear(&inner, &w_inner, None)?, &linear(&context, &w_context, bias.as_ref())?)?;
+        let rows = |part: &Var, bins: usize| shape::reshape(part, [b * l * l, c * bins]);
+        let y = add(
+            &linear(&rows(&inner, ib)?, &w_inner, None)?,
+            &linear(&rows(&context, cb)?, &w_context, bias.as_ref())?,
+        )?;
         // (B·L_s·D, h3) → (B, L_s, D, h3) → (B, h3, D, L_s)
         let y = shape::permute(&shape::reshape(&relu(&y)?, [b, l, l, o])?, &[0, 3, 2, 1])?;
         Ok((y, idx))

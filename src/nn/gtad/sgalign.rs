@@ -66,18 +66,16 @@ impl SgAlign {
     pub fn forward_rows(&self, g: &Var) -> Result<(Var, Tensor)> {
         let [b, c, l] = g.tensor().shape().dims_n::<3>("sgalign")?;
         let (inner, context, idx) = self.forward_parts(g)?;
-        let inner = shape::reshape(&inner, [b * l * l, c, self.inner_bins])?;
-        let context = shape::reshape(&context, [b * l * l, c, self.context_bins])?;
         let feat = shape::concat(&[&inner, &context], 2)?;
         Ok((shape::reshape(&feat, [b * l * l, self.out_channels(c)])?, idx))
     }
 
-    /// The inner rows (B·L·D, C·inner) and the context rows (B·L·D, C·context) apart, before the
+    /// The inner (B·L·D, C, inner) and context (B·L·D, C, context) features apart, before the
     /// per-channel concatenation of `forward_rows`: a product with the rows can take the two
     /// parts with the matching columns of its weight and skip the concatenation (and its
     /// backward) of the widest tensor of the head.
     pub fn forward_parts(&self, g: &Var) -> Result<(Var, Var, Tensor)> {
-        let [b, c, l] = g.tensor().shape().dims_n::<3>("sgalign")?;
+        let [b, _, l] = g.tensor().shape().dims_n::<3>("sgalign")?;
         if self.inner_bins == 0 || self.context_bins == 0 {
             return Err(Error::Config { flag: "sgalign".into(), msg: format!("bins must be positive: {self:?}") });
         }
@@ -90,12 +88,7 @@ impl SgAlign {
             let ctx = shape::mean_axis(&graph::graph_feature(g, &idx, GraphStyle::Neighbours)?, 3)?;
             align::align1d(&ctx, &rois, self.context_bins)?
         };
-        let rows = b * l * l;
-        Ok((
-            shape::reshape(&inner, [rows, c * self.inner_bins])?,
-            shape::reshape(&context, [rows, c * self.context_bins])?,
-            idx,
-        ))
+        Ok((inner, context, idx))
     }
 }
 

@@ -2,7 +2,8 @@
 # Predicted vs measured step time (and pool peak) of real training steps on this machine: the
 # small end-to-end configurations that tests/memory_plan.rs checks byte for byte, each encoder
 # preset with the G-TAD head, both precisions, no and chunk recompute. Measures the device's
-# rates first (`lofi bench device`), then times each step (`lofi bench step`, median of 5 after
+# costs first (`lofi bench device`: fitted to its own calibration steps, at a fidelity this table
+# does not use), then times each step (`lofi bench step`, median of 5 after
 # 2 warm-up steps) next to the dry run's prediction, and prints a markdown table for
 # docs/memory.md. Run it on a quiet machine (nothing else building or training).
 #
@@ -18,10 +19,13 @@ trap 'rm -rf "$work"' EXIT
 python3 - "$work/rates.json" << 'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-g = lambda key, scale: f"{r[key] / scale:.2f}" if r.get(key) else "-"
-print(f"Rates ({r['device']}): convolution GEMM {g('gemm_flops_per_s', 1e9)} GFLOP/s (bf16 {g('bf16_gemm_flops_per_s', 1e9)}), "
-      f"{g('bytes_per_s', 1e9)} GB/s (bf16 {g('bf16_bytes_per_s', 1e9)}), {r['per_kernel_s'] * 1e6:.2f} µs per kernel, "
-      f"optimizer {g('update_params_per_s', 1e6)} M parameters/s\n")
+cal = r.get("calibration", [])
+worst = max((abs(s["predicted_s"] / s["measured_s"] - 1) for s in cal), default=0)
+print(f"Costs ({r['device']}, {r['source']}; the calibration steps within ±{100 * worst:.0f}%): "
+      f"{r['s_per_gemm_flop'] * 1e12:.2f} ps per f32 GEMM FLOP, {r['s_per_reduced_gemm_flop'] * 1e12:.2f} per bf16 one, "
+      f"{r['s_per_gemm_operand_byte'] * 1e12:.1f} ps per GEMM operand byte, {r['s_per_allocated_byte'] * 1e12:.1f} / "
+      f"{r['s_per_reduced_allocated_byte'] * 1e12:.1f} ps per f32 / bf16 byte allocated, {r['s_per_allocation'] * 1e6:.2f} / "
+      f"{r['s_per_reduced_allocation'] * 1e6:.2f} µs per f32 / bf16 allocation, {r['s_per_updated_param'] * 1e9:.2f} ns per parameter updated\n")
 print("| encoder | fidelity | videos | k | recompute | precision | peak (pool) | predicted peak | step | predicted step | predicted / measured |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 PY

@@ -36,7 +36,7 @@ const COPY_BYTES: usize = 256 << 20;
 enum What {
     /// Time the real training step (median after warm-up), with the dry run's predictions
     Step(super::bench_step::StepArgs),
-    /// Measure a device's rates for the step-time model of `lofi plan` (GEMM, bandwidth, kernel)
+    /// Measure a device's costs for the step-time model of `lofi plan`: real training steps of a calibration set, fitted
     Device(super::bench_step::DeviceArgs),
 }
 

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use lofi::train::bench::time_step;
 use lofi::train::budget::RecomputeSetting;
-use lofi::train::cost::DeviceRates;
+use lofi::train::cost::{DeviceRates, COUNTS};
 use lofi::train::optimizer::OptimConfig;
 use lofi::train::presets::{fidelity_name, parse_fidelity};
-use lofi::train::rates::measure_rates;
+use lofi::train::rates::{default_calibration, measure_rates};
 use lofi::train::spec::{HeadSpec, Precision, StepSpec};
 
 use super::device::{open_device, parse_device, set_threads};
@@ -70,6 +70,9 @@ pub struct DeviceArgs {
     /// CPU worker threads (0 = one per core)
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Timed steps per calibration step (the median is used; one warm-up step before)
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
     #[arg(long)]
     json: bool,
 }
@@ -117,7 +120,7 @@ pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
             "gemm_gflops_per_s": t.gemm_gflops_per_s, "peak_bytes": t.peak_bytes,
             "predicted_peak_bytes": t.predicted_peak_bytes, "predicted_step_s": t.predicted_step_s,
             "driver_used_bytes": t.driver_used_bytes, "overhead_bytes": t.overhead_bytes,
-            "kernel_times": t.kernel_times,
+            "dry_run": t.dry_run, "kernel_times": t.kernel_times,
         });
         println!("{}", serde_json::to_string(&v)?);
     } else {
@@ -149,21 +152,18 @@ pub fn run_step(a: &StepArgs) -> anyhow::Result<()> {
 pub fn run_device(a: &DeviceArgs) -> anyhow::Result<()> {
     set_threads(a.threads)?;
     let device = open_device(parse_device(&a.device)?, None)?;
-    let r = measure_rates(&device)?;
+    let r = measure_rates(&device, &default_calibration(), a.repeats)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        let gb = |rate: Option<f64>| rate.map_or("-".to_string(), |v| format!("{:.1}", v / 1e9));
-        println!(
-            "{}: convolution GEMM {:.1} GFLOP/s (bf16 {}), bandwidth {:.1} GB/s (bf16 {}; alloc + read + write), \
-             {:.1} µs per kernel (autograd op)",
-            r.device,
-            r.gemm_flops_per_s / 1e9,
-            gb(r.bf16_gemm_flops_per_s),
-            r.bytes_per_s / 1e9,
-            gb(r.bf16_bytes_per_s),
-            r.per_kernel_s * 1e6
-        );
+        println!("{}: {}", r.device, r.source);
+        for (name, cost) in COUNTS.iter().zip(r.costs()) {
+            println!("  {name:>22}: {cost:.3e} s each");
+        }
+        println!("  calibration steps (measured → predicted):");
+        for s in &r.calibration {
+            println!("    {:<60} {:8.1} ms → {:8.1} ms", s.step, 1e3 * s.measured_s, 1e3 * s.predicted_s);
+        }
     }
     Ok(())
 }

@@ -29,11 +29,18 @@ thread_local! {
     /// moves them at their own rate (on the CPU, a reduced-precision tensor is widened to f32 and
     /// back by every kernel that touches it), so a dry run counts them apart.
     static REDUCED_BYTES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// And how many such tensors (each kernel on one pays the widening's fixed cost too).
+    static REDUCED_ALLOCATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Pool-accounted bytes of bf16/f16 tensors allocated on this thread so far.
 pub fn reduced_bytes_allocated() -> u64 {
     REDUCED_BYTES.with(|c| c.get())
+}
+
+/// The number of bf16/f16 tensors allocated on this thread so far.
+pub fn reduced_allocations() -> u64 {
+    REDUCED_ALLOCATIONS.with(|c| c.get())
 }
 
 /// The bytes behind one or more tensor handles.
@@ -82,6 +89,7 @@ impl Tensor {
         if dtype.is_reduced_float() {
             let accounted = crate::memory::accounted_bytes(bytes) as u64;
             REDUCED_BYTES.with(|c| c.set(c.get().saturating_add(accounted)));
+            REDUCED_ALLOCATIONS.with(|c| c.set(c.get() + 1));
         }
         let storage = match device.kind() {
             DeviceKind::Cpu if kernel_times::is_on() => {

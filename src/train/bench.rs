@@ -9,7 +9,7 @@ use crate::rng::{Rng, Seeds};
 use crate::tensor::kernel_times::{self, KernelTime};
 use crate::tensor::{Device, Tensor};
 use crate::train::cost::DeviceRates;
-use crate::train::spec::StepSpec;
+use crate::train::spec::{DryRun, StepSpec};
 use crate::train::step::{train_step, StepContext, StepInput};
 use crate::Result;
 
@@ -25,6 +25,8 @@ pub struct StepTiming {
     pub peak_bytes: usize,
     pub predicted_peak_bytes: usize,
     pub predicted_step_s: f64,
+    /// The dry run's counts behind both predictions.
+    pub dry_run: DryRun,
     /// CUDA only: the driver's used memory (total − free) at the pool's high-water mark during
     /// the timed steps, and the device's fixed overhead (context, other processes, modules,
     /// cuBLAS handle). tools/gpu_check.sh holds the first within 2% of prediction + overhead.
@@ -109,6 +111,7 @@ pub fn time_step(
         peak_bytes: peak,
         predicted_peak_bytes: dry.peak_bytes + resident,
         predicted_step_s: rates.step_seconds(&dry),
+        dry_run: dry,
         driver_used_bytes: device.cuda_device().map(|c| c.driver_used_at_peak()),
         overhead_bytes: device.cuda_device().map(|c| c.fixed_overhead()),
         kernel_times,

@@ -1,13 +1,20 @@
-//! The step-time model: a step costs its GEMM work at the device's GEMM rate, plus its memory
-//! traffic at the device's bandwidth, plus a fixed cost per kernel. All three counts come from the
-//! same dry run that predicts the memory (`StepSpec::dry_run`): the GEMM FLOPs of every
-//! convolution and product, and the bytes and number of the step's allocations (every kernel
-//! output and workspace, each written once and read about twice, hence `TRAFFIC_PER_BYTE`).
-//! Products and bytes in bf16/f16 have their own rates: tensor cores on a GPU; on the CPU, which
-//! widens every reduced-precision operand to f32 and back, a slower rate per byte.
-//! The device rates are measured by `lofi bench device` at training shapes (a convolution forward
-//! and backward, a streaming kernel, a chain of small autograd ops: `train::bench`) and read from
-//! its JSON; the defaults below are documented measurements.
+//! The step-time model: a step costs the sum of eight counts of its dry run
+//! (`StepSpec::dry_run`), each times a per-device cost per unit —
+//!
+//! - GEMM FLOPs, with f32 and with bf16/f16 inputs (tensor cores on a GPU; widened to f32 on the
+//!   CPU), and the bytes of the products' operands and results (packing and streaming: a product
+//!   with few columns reads a whole weight matrix for little arithmetic);
+//! - the bytes the step allocates (every kernel output and workspace, written and read), f32 and
+//!   reduced precision apart;
+//! - the number of allocations, f32 and reduced apart: the fixed cost of an op (dispatch, tape,
+//!   allocation, thread fork-join) and, on the CPU, of widening a bf16 operand;
+//! - the parameters the optimizer updates in place (it allocates nothing).
+//!
+//! The costs are measured by `lofi bench device` (`train::rates`): it times real training steps
+//! of a fixed calibration set and fits the costs to them by non-negative least squares. A
+//! bottom-up price list (a probe per count) predicted the CPU's steps at 0.4–0.8 of their time:
+//! an op in a real step runs on cold data among other ops, and that is what the fit sees. The
+//! defaults below are documented measurements.
 
 use std::path::Path;
 
@@ -16,63 +23,112 @@ use crate::tensor::DeviceKind;
 use crate::train::spec::DryRun;
 use crate::Result;
 
-/// Bytes moved per byte allocated: written once, read about twice.
-pub const TRAFFIC_PER_BYTE: f64 = 3.0;
+/// The counts of a dry run the model prices, in `DeviceRates::costs` order.
+pub const COUNTS: [&str; 8] = [
+    "f32 GEMM FLOPs",
+    "bf16 GEMM FLOPs",
+    "GEMM operand bytes",
+    "f32 bytes allocated",
+    "bf16 bytes allocated",
+    "f32 allocations",
+    "bf16 allocations",
+    "parameters updated",
+];
 
-/// Measured rates of one device.
+/// The counts of `run`, in `COUNTS` order.
+pub fn counts(run: &DryRun) -> [f64; 8] {
+    let reduced_flops = run.reduced_gemm_flops.min(run.gemm_flops);
+    let reduced_bytes = run.reduced_allocated_bytes.min(run.allocated_bytes);
+    let reduced_allocations = run.reduced_allocations.min(run.allocations);
+    [
+        (run.gemm_flops - reduced_flops) as f64,
+        reduced_flops as f64,
+        run.gemm_operand_bytes as f64,
+        (run.allocated_bytes - reduced_bytes) as f64,
+        reduced_bytes as f64,
+        (run.allocations - reduced_allocations) as f64,
+        reduced_allocations as f64,
+        run.updated_params as f64,
+    ]
+}
+
+/// One device's cost per unit of every count (seconds; zero where the calibration found the
+/// count explains nothing).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceRates {
     pub device: String,
-    /// f32 GEMM FLOP/s at training shapes.
-    pub gemm_flops_per_s: f64,
-    /// bf16-input GEMM FLOP/s (f32 accumulation); absent = the f32 rate (the CPU computes bf16
-    /// products in f32).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bf16_gemm_flops_per_s: Option<f64>,
-    /// Copy bandwidth, bytes/s (read + write counted once each).
-    pub bytes_per_s: f64,
-    /// The same for bf16 tensors; absent = `bytes_per_s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bf16_bytes_per_s: Option<f64>,
-    /// Fixed cost of one kernel: allocation, dispatch, launch, autograd bookkeeping (s), per
-    /// allocation of a step.
-    pub per_kernel_s: f64,
-    /// Parameter elements per second of the optimizer's in-place update (measured with Adam, the
-    /// default of every stage); absent = its traffic (`UPDATE_PASSES` f32 passes) at `bytes_per_s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update_params_per_s: Option<f64>,
+    /// Where the costs come from (a calibration fit, or documented defaults).
+    pub source: String,
+    pub s_per_gemm_flop: f64,
+    pub s_per_reduced_gemm_flop: f64,
+    pub s_per_gemm_operand_byte: f64,
+    pub s_per_allocated_byte: f64,
+    pub s_per_reduced_allocated_byte: f64,
+    pub s_per_allocation: f64,
+    pub s_per_reduced_allocation: f64,
+    pub s_per_updated_param: f64,
+    /// The calibration steps and how well the fit explains them (empty for defaults).
+    #[serde(default)]
+    pub calibration: Vec<CalibrationStep>,
 }
 
-/// f32 passes over memory of one Adam update: parameter, gradient and both moments read, the
-/// parameter and both moments written.
-pub const UPDATE_PASSES: f64 = 7.0;
+/// One timed calibration step: its name, measured median and the fitted model's prediction.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CalibrationStep {
+    pub step: String,
+    pub measured_s: f64,
+    pub predicted_s: f64,
+}
 
 impl DeviceRates {
-    /// Documented defaults when nothing was measured: the 2-core development VM (`lofi bench
-    /// device --device cpu` on 2026-12-01, docs/memory.md) and an H200 (DESIGN's anchors: fp32 GEMM without TF32
-    /// ≈ 50 TFLOP/s, bf16 tensor cores ≈ 400 TFLOP/s at training shapes, HBM ≈ 4 TB/s, ≈ 5 µs a launch).
+    /// Costs in `COUNTS` order.
+    pub fn costs(&self) -> [f64; 8] {
+        [
+            self.s_per_gemm_flop,
+            self.s_per_reduced_gemm_flop,
+            self.s_per_gemm_operand_byte,
+            self.s_per_allocated_byte,
+            self.s_per_reduced_allocated_byte,
+            self.s_per_allocation,
+            self.s_per_reduced_allocation,
+            self.s_per_updated_param,
+        ]
+    }
+
+    /// Rates from costs in `COUNTS` order.
+    pub fn from_costs(device: String, source: String, c: [f64; 8]) -> DeviceRates {
+        DeviceRates {
+            device,
+            source,
+            s_per_gemm_flop: c[0],
+            s_per_reduced_gemm_flop: c[1],
+            s_per_gemm_operand_byte: c[2],
+            s_per_allocated_byte: c[3],
+            s_per_reduced_allocated_byte: c[4],
+            s_per_allocation: c[5],
+            s_per_reduced_allocation: c[6],
+            s_per_updated_param: c[7],
+            calibration: Vec::new(),
+        }
+    }
+
+    /// Documented defaults when nothing was measured. CPU: `lofi bench device --device cpu` on
+    /// the 2-core development VM (Intel Xeon, AVX-512) on 2026-12-01 (docs/memory.md). CUDA: an
+    /// H200 from DESIGN's anchors — fp32 GEMM without TF32 ≈ 50 TFLOP/s, bf16 tensor cores
+    /// ≈ 400 TFLOP/s, HBM ≈ 4 TB/s (an allocated byte written once and read about twice, an
+    /// Adam update 7 f32 passes), ≈ 5 µs an op.
     pub fn default_for(kind: DeviceKind) -> DeviceRates {
         match kind {
-            DeviceKind::Cuda(_) => DeviceRates {
-                device: "cuda (H200 defaults)".into(),
-                gemm_flops_per_s: 50e12,
-                bf16_gemm_flops_per_s: Some(400e12),
-                bytes_per_s: 4e12,
-                bf16_bytes_per_s: None,
-                per_kernel_s: 5e-6,
-                update_params_per_s: None,
-            },
-            // Measured by `lofi bench device` on the 2-core AMD EPYC development VM at commit
-            // 60a279f, before the CPU speed work (docs/memory.md); `--rates` takes this machine's.
-            _ => DeviceRates {
-                device: "cpu (2-core VM defaults)".into(),
-                gemm_flops_per_s: 67e9,
-                bf16_gemm_flops_per_s: Some(62e9),
-                bytes_per_s: 16e9,
-                bf16_bytes_per_s: Some(1.6e9),
-                per_kernel_s: 0.3e-6,
-                update_params_per_s: Some(646e6),
-            },
+            DeviceKind::Cuda(_) => DeviceRates::from_costs(
+                "cuda".into(),
+                "H200 defaults (DESIGN's anchors)".into(),
+                [1.0 / 50e12, 1.0 / 400e12, 1.0 / 4e12, 3.0 / 4e12, 3.0 / 4e12, 5e-6, 5e-6, 28.0 / 4e12],
+            ),
+            _ => DeviceRates::from_costs(
+                "cpu".into(),
+                "2-core VM defaults (lofi bench device, 2026-12-01)".into(),
+                CPU_DEFAULT_COSTS,
+            ),
         }
     }
 
@@ -80,58 +136,48 @@ impl DeviceRates {
         read_json(path)
     }
 
-    /// Parameter elements per second of an optimizer update.
-    pub fn update_rate(&self) -> f64 {
-        self.update_params_per_s.unwrap_or(self.bytes_per_s / (UPDATE_PASSES * 4.0))
-    }
-
     /// Predicted seconds of the step a dry run measured.
     pub fn step_seconds(&self, run: &DryRun) -> f64 {
-        let reduced = run.reduced_gemm_flops.min(run.gemm_flops) as f64;
-        let bf16_rate = self.bf16_gemm_flops_per_s.unwrap_or(self.gemm_flops_per_s);
-        let reduced_bytes = run.reduced_allocated_bytes.min(run.allocated_bytes) as f64;
-        let bf16_bandwidth = self.bf16_bytes_per_s.unwrap_or(self.bytes_per_s);
-        (run.gemm_flops as f64 - reduced) / self.gemm_flops_per_s
-            + reduced / bf16_rate
-            + TRAFFIC_PER_BYTE * (run.allocated_bytes as f64 - reduced_bytes) / self.bytes_per_s
-            + TRAFFIC_PER_BYTE * reduced_bytes / bf16_bandwidth
-            + run.allocations as f64 * self.per_kernel_s
-            + run.updated_params as f64 / self.update_rate()
+        counts(run).iter().zip(self.costs()).map(|(n, c)| n * c).sum()
     }
 }
+
+/// Measured by `lofi bench device --device cpu` on the 2-core VM (see `default_for`), as
+/// `tools/step_time_table.sh` printed them: the FLOP costs by the convolution probe (138 and 134
+/// GFLOP/s), the rest fitted to the 16 calibration steps; the fit put the optimizer's update into
+/// the other counts (0 per parameter).
+const CPU_DEFAULT_COSTS: [f64; 8] = [7.24e-12, 7.49e-12, 177.6e-12, 144.0e-12, 1854.4e-12, 23.82e-6, 48.46e-6, 0.0];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run(allocated_bytes: u64, reduced_allocated_bytes: u64) -> DryRun {
-        DryRun {
+    #[test]
+    fn a_step_costs_each_count_at_its_own_price() {
+        let run = DryRun {
             peak_bytes: 0,
-            gemm_flops: 0,
-            reduced_gemm_flops: 0,
-            allocated_bytes,
-            reduced_allocated_bytes,
-            allocations: 0,
-            updated_params: 0,
-        }
+            gemm_flops: 10,
+            reduced_gemm_flops: 4,
+            gemm_operand_bytes: 3,
+            allocated_bytes: 12,
+            reduced_allocated_bytes: 4,
+            allocations: 5,
+            reduced_allocations: 2,
+            updated_params: 7,
+        };
+        assert_eq!(counts(&run), [6.0, 4.0, 3.0, 8.0, 4.0, 3.0, 2.0, 7.0]);
+        let costs = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7];
+        let rates = DeviceRates::from_costs("test".into(), "test".into(), costs);
+        assert_eq!(rates.costs(), costs);
+        assert_eq!(rates.step_seconds(&run), 6.0 + 40.0 + 300.0 + 8e3 + 4e4 + 3e5 + 2e6 + 7e7);
     }
 
     #[test]
-    fn bf16_bytes_move_at_their_own_rate() {
-        let rates = DeviceRates {
-            device: "test".into(),
-            gemm_flops_per_s: 1.0,
-            bf16_gemm_flops_per_s: None,
-            bytes_per_s: 12.0,
-            bf16_bytes_per_s: Some(3.0),
-            per_kernel_s: 0.0,
-            update_params_per_s: None,
-        };
-        // 8 f32 bytes at 12 B/s and 4 bf16 bytes at 3 B/s, each moved TRAFFIC_PER_BYTE times.
-        let s = rates.step_seconds(&run(12, 4));
-        assert!((s - TRAFFIC_PER_BYTE * (8.0 / 12.0 + 4.0 / 3.0)).abs() < 1e-12, "{s}");
-        // Without a bf16 rate every byte moves at the f32 one.
-        let plain = DeviceRates { bf16_bytes_per_s: None, ..rates };
-        assert!((plain.step_seconds(&run(12, 4)) - TRAFFIC_PER_BYTE).abs() < 1e-12);
+    fn the_defaults_price_every_step_above_zero() {
+        for kind in [DeviceKind::Cpu, DeviceKind::Cuda(0)] {
+            let r = DeviceRates::default_for(kind);
+            assert!(r.costs().iter().all(|c| c.is_finite() && *c >= 0.0), "{r:?}");
+            assert!(r.s_per_gemm_flop + r.s_per_reduced_gemm_flop > 0.0 && r.s_per_allocation > 0.0, "{r:?}");
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod cost;
 pub mod extract;
+pub mod fit;
 pub mod infer;
 pub mod lofi;
 pub mod metrics;

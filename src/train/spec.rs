@@ -70,6 +70,10 @@ pub struct DryRun {
     pub allocations: u64,
     /// Parameter elements the optimizer updated in place.
     pub updated_params: u64,
+    /// Bytes of the products' operands and results.
+    pub gemm_operand_bytes: u64,
+    /// Allocations of bf16/f16 tensors (of `allocations`).
+    pub reduced_allocations: u64,
 }
 
 /// The head a step trains.
@@ -222,6 +226,8 @@ impl StepSpec {
             reduced_allocated_bytes: 0,
             allocations: 0,
             updated_params: 0,
+            gemm_operand_bytes: 0,
+            reduced_allocations: 0,
         };
         for step in 0..2 {
             let ctx = StepContext {
@@ -239,6 +245,8 @@ impl StepSpec {
                 (crate::ops::cost::gemm_flops(), crate::ops::cost::reduced_gemm_flops(), meta.pool().stats());
             let reduced_bytes = crate::tensor::reduced_bytes_allocated();
             let updated = crate::ops::cost::updated_params();
+            let (operand_bytes, reduced_allocations) =
+                (crate::ops::cost::gemm_operand_bytes(), crate::tensor::reduced_allocations());
             run.peak_bytes = run.peak_bytes.max(train_step(&model, &mut opt, &batch, &ctx)?.peak_bytes);
             let after = meta.pool().stats();
             run.gemm_flops = crate::ops::cost::gemm_flops() - flops;
@@ -247,6 +255,8 @@ impl StepSpec {
             run.reduced_allocated_bytes = crate::tensor::reduced_bytes_allocated() - reduced_bytes;
             run.allocations = after.reservations - pool.reservations;
             run.updated_params = crate::ops::cost::updated_params() - updated;
+            run.gemm_operand_bytes = crate::ops::cost::gemm_operand_bytes() - operand_bytes;
+            run.reduced_allocations = crate::tensor::reduced_allocations() - reduced_allocations;
         }
         Ok(run)
     }

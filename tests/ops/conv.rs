@@ -98,25 +98,30 @@ fn gradcheck_pointwise_conv_groups_bias() {
     // 1×1 stride 1 pad 0 takes the direct GEMM path (no im2col workspace)
     conv_case(30, [3, 6, 4, 5], [4, 3, 1, 1], Conv2dOpts::new(1, 0, 2), true);
     conv_case(31, [2, 5, 3, 3], [7, 5, 1, 1], Conv2dOpts::new(1, 0, 1), false);
+    // a quarter as many pixels as images or fewer: the pixel-major products (one per pixel over every image)
+    conv_case(33, [8, 4, 2, 1], [6, 2, 1, 1], Conv2dOpts::new(1, 0, 2), true);
+    conv_case(34, [4, 3, 1, 1], [4, 3, 1, 1], Conv2dOpts::new(1, 0, 1), false);
 }
 
 #[test]
-fn pointwise_conv_matches_the_im2col_path() {
-    // the same 1×1 conv through im2col, forced by a padded input cropped back: compare against a
-    // reference computed as a matmul per image
-    let mut r = Rng::seeded(32);
-    let x = rand_f64(&mut r, &[2, 3, 2, 2], -1.0, 1.0);
-    let w = rand_f64(&mut r, &[4, 3, 1, 1], -1.0, 1.0);
-    let y = conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 0, 1)).unwrap().to_f64_vec().unwrap();
-    let (xv, wv) = (x.to_f64_vec().unwrap(), w.to_f64_vec().unwrap());
-    for j in 0..2 {
-        for co in 0..4 {
-            for p in 0..4 {
-                let want: f64 = (0..3).map(|ci| wv[co * 3 + ci] * xv[(j * 3 + ci) * 4 + p]).sum();
-                assert!((y[(j * 4 + co) * 4 + p] - want).abs() < 1e-12);
+fn pointwise_conv_matches_a_product_per_image() {
+    // the direct 1×1 paths against a reference computed as a matmul per image: image-major
+    // (4 pixels, 2 images) and pixel-major (2 pixels, 8 images; 1 pixel, 4 images)
+    for (seed, [n, c, h, wd]) in [(32, [2, 3, 2, 2]), (35, [8, 3, 1, 2]), (36, [4, 3, 1, 1])] {
+        let mut r = Rng::seeded(seed);
+        let x = rand_f64(&mut r, &[n, c, h, wd], -1.0, 1.0);
+        let w = rand_f64(&mut r, &[4, c, 1, 1], -1.0, 1.0);
+        let y = conv::conv2d_fwd(&x, &w, Conv2dOpts::new(1, 0, 1)).unwrap().to_f64_vec().unwrap();
+        let (xv, wv, p) = (x.to_f64_vec().unwrap(), w.to_f64_vec().unwrap(), h * wd);
+        for j in 0..n {
+            for co in 0..4 {
+                for px in 0..p {
+                    let want: f64 = (0..c).map(|ci| wv[co * c + ci] * xv[(j * c + ci) * p + px]).sum();
+                    assert!((y[(j * 4 + co) * p + px] - want).abs() < 1e-12, "case {seed}");
+                }
             }
         }
+        let g = conv::geometry(&x, &w, Conv2dOpts::new(1, 0, 1)).unwrap();
+        assert_eq!(g.workspace_elems(), 0);
     }
-    let g = conv::geometry(&x, &w, Conv2dOpts::new(1, 0, 1)).unwrap();
-    assert_eq!(g.workspace_elems(), 0);
 }

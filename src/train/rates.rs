@@ -142,28 +142,30 @@ fn seconds_per_flop(device: &Device, dtype: DType) -> Result<f64> {
 pub fn measure_rates(device: &Device, cases: &[CalibrationCase], repeats: usize) -> Result<DeviceRates> {
     let placeholder = DeviceRates::default_for(device.kind());
     let flop_costs = [seconds_per_flop(device, DType::F32)?, seconds_per_flop(device, DType::BF16)?];
-    let mut rows = Vec::with_capacity(cases.len());
-    let mut measured = Vec::with_capacity(cases.len());
+    // (the step's dry run, its measured median)
+    let mut steps = Vec::with_capacity(cases.len());
     for case in cases {
-        let spec = case.spec()?;
-        let t = time_step(&spec, device, 1, repeats.max(1), &placeholder, false)?;
-        rows.push(counts(&spec.dry_run()?).to_vec());
-        measured.push(t.median_s);
+        let t = time_step(&case.spec()?, device, 1, repeats.max(1), &placeholder, false)?;
+        steps.push((t.dry_run, t.median_s));
     }
-    // Relative error: each row's remaining counts and its time beyond the arithmetic, divided by
-    // its measured time.
-    let scaled: Vec<Vec<f64>> =
-        rows.iter().zip(&measured).map(|(r, t)| r[2..].iter().map(|v| v / t).collect()).collect();
-    let beyond: Vec<f64> =
-        rows.iter().zip(&measured).map(|(r, t)| 1.0 - (r[0] * flop_costs[0] + r[1] * flop_costs[1]) / t).collect();
+    // Relative error: each step's counts beyond the FLOPs and its time beyond the arithmetic,
+    // divided by its measured time.
+    let scaled: Vec<Vec<f64>> = steps.iter().map(|(run, t)| counts(run)[2..].iter().map(|v| v / t).collect()).collect();
+    let beyond: Vec<f64> = steps
+        .iter()
+        .map(|(run, t)| {
+            let c = counts(run);
+            1.0 - (c[0] * flop_costs[0] + c[1] * flop_costs[1]) / t
+        })
+        .collect();
     let rest = nonnegative_least_squares(&scaled, &beyond).ok_or_else(|| Error::Config {
         flag: "bench device".into(),
         msg: format!("the {} calibration steps do not determine the step-time model's costs", cases.len()),
     })?;
-    let costs: [f64; 8] = [&flop_costs[..], &rest[..]].concat().try_into().map_err(|_| Error::Config {
-        flag: "bench device".into(),
-        msg: "the fit returned the wrong number of costs".into(),
-    })?;
+    // The fit returns one cost per column: the six counts after the two FLOP counts.
+    let mut costs = [0.0; 8];
+    costs[..2].copy_from_slice(&flop_costs);
+    costs[2..].copy_from_slice(&rest);
     let mut rates = DeviceRates::from_costs(
         format!("{}", device.kind()),
         format!("fitted to {} calibration steps (lofi bench device)", cases.len()),
@@ -171,11 +173,11 @@ pub fn measure_rates(device: &Device, cases: &[CalibrationCase], repeats: usize)
     );
     rates.calibration = cases
         .iter()
-        .zip(rows.iter().zip(&measured))
-        .map(|(case, (r, &t))| CalibrationStep {
+        .zip(&steps)
+        .map(|(case, (run, t))| CalibrationStep {
             step: case.name(),
-            measured_s: t,
-            predicted_s: r.iter().zip(costs).map(|(n, c)| n * c).sum(),
+            measured_s: *t,
+            predicted_s: rates.step_seconds(run),
         })
         .collect();
     Ok(rates)

@@ -42,7 +42,8 @@ unsafe impl<P> Sync for Shared<P> {}
 /// One product per (group, pixel) over every image, computed transposed:
 /// dst_pᵀ[n × rows] = src_pᵀ[n × inner] · weight[inner × rows], where src has `src_c` channels
 /// and dst `dst_c` per image (NCHW, P pixels), group `grp` takes channels grp·inner.. of src and
-/// grp·rows.. of dst, and `weight(grp)` is the group's weight operand. Transposed, the images
+/// grp·rows.. of dst, and group `grp`'s [inner × rows] weight operand starts at w[grp·rows·inner]
+/// with strides (`w_rs`, `w_cs`). Transposed, the images
 /// are the product's rows and the weight its right-hand side, which the GEMM packs well in both
 /// orientations (as the left-hand side, a row-major weight packs slowly, P times over).
 /// Pixels run in parallel: their dst elements are disjoint.
@@ -55,18 +56,20 @@ fn per_pixel<T: Float>(
     src_c: usize,
     dst: &mut [T],
     dst_c: usize,
-    weight: impl Fn(usize) -> Mat<*const T> + Sync,
+    w: &[T],
+    (w_rs, w_cs): (usize, usize),
 ) {
     let p = g.out_pixels();
     debug_assert!(src.len() >= g.n * src_c * p && dst.len() >= g.n * dst_c * p);
-    let (sp, dp) = (Shared(src.as_ptr()), Shared(dst.as_mut_ptr()));
+    debug_assert!(w.len() >= g.groups * rows * inner);
+    let (sp, dp, wp) = (Shared(src.as_ptr()), Shared(dst.as_mut_ptr()), Shared(w.as_ptr()));
     let threads = if p == 1 { Threads::Auto } else { Threads::Caller };
     (0..g.groups * p).into_par_iter().for_each(|task| {
         let (grp, px) = (task / p, task % p);
-        let (sp, dp) = (sp, dp);
+        let (sp, dp, wp) = (sp, dp, wp);
         // SAFETY: element (j, r) of dst_pᵀ is dst[j·dst_c·P + (grp·rows + r)·P + px], inside dst
         // for r < rows, j < n, and written by this (group, pixel) task alone; src_pᵀ likewise
-        // inside src; the weight operand is in bounds by the caller.
+        // inside src; the group's rows·inner weights lie inside w.
         unsafe {
             gemm_strided_on(
                 threads,
@@ -75,7 +78,7 @@ fn per_pixel<T: Float>(
                 inner,
                 Mat { ptr: dp.0.add(grp * rows * p + px), rs: (dst_c * p) as isize, cs: p as isize },
                 Mat { ptr: sp.0.add(grp * inner * p + px), rs: (src_c * p) as isize, cs: p as isize },
-                weight(grp),
+                Mat { ptr: wp.0.add(grp * rows * inner), rs: w_rs as isize, cs: w_cs as isize },
                 false,
             );
         }
@@ -86,10 +89,8 @@ fn per_pixel<T: Float>(
 pub fn forward<T: Float>(g: &ConvGeom, x: &[T], w: &[T], y: &mut [T]) {
     let (p, cpg, cg) = (g.out_pixels(), g.c_in / g.groups, g.c_out / g.groups);
     if pixel_major(g) {
-        let wp = Shared(w.as_ptr());
-        // SAFETY (of the pointer): W_gᵀ [cpg × cg] read through swapped strides from grp·cg·cpg.
-        let wt = move |grp| unsafe { Mat { ptr: { wp }.0.add(grp * cg * cpg), rs: 1, cs: cpg as isize } };
-        per_pixel(g, cg, cpg, x, g.c_in, y, g.c_out, wt);
+        // the weight operand W_gᵀ [cpg × cg]: W_g read through swapped strides
+        per_pixel(g, cg, cpg, x, g.c_in, y, g.c_out, w, (1, cpg));
         return;
     }
     y.par_chunks_mut(g.c_out * p).zip(x.par_chunks(g.c_in * p)).for_each(|(yj, xj)| {
@@ -116,10 +117,8 @@ pub fn forward<T: Float>(g: &ConvGeom, x: &[T], w: &[T], y: &mut [T]) {
 pub fn backward_data<T: Float>(g: &ConvGeom, dy: &[T], w: &[T], dx: &mut [T]) {
     let (p, cpg, cg) = (g.out_pixels(), g.c_in / g.groups, g.c_out / g.groups);
     if pixel_major(g) {
-        let wp = Shared(w.as_ptr());
-        // SAFETY (of the pointer): W_g [cg × cpg] at grp·cg·cpg.
-        let w_g = move |grp| unsafe { Mat { ptr: { wp }.0.add(grp * cg * cpg), rs: cpg as isize, cs: 1 } };
-        per_pixel(g, cpg, cg, dy, g.c_out, dx, g.c_in, w_g);
+        // the weight operand W_g [cg × cpg] as stored
+        per_pixel(g, cpg, cg, dy, g.c_out, dx, g.c_in, w, (cpg, 1));
         return;
     }
     dx.par_chunks_mut(g.c_in * p).zip(dy.par_chunks(g.c_out * p)).for_each(|(dxj, dyj)| {
